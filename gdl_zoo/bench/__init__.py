@@ -1,0 +1,25 @@
+"""The benchmark runner behind ``gdl-zoo bench``: suites, records, reports."""
+
+from gdl_zoo.bench.suites import (
+    BenchContext,
+    Record,
+    Suite,
+    Timing,
+    get_suite,
+    list_suites,
+    ratio,
+    register_suite,
+    time_callable,
+)
+
+__all__ = [
+    "BenchContext",
+    "Record",
+    "Suite",
+    "Timing",
+    "get_suite",
+    "list_suites",
+    "ratio",
+    "register_suite",
+    "time_callable",
+]

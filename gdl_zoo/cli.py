@@ -1,0 +1,218 @@
+"""The ``gdl-zoo`` command: ``list`` the zoo, ``check`` symmetries, ``bench`` suites.
+
+``--plugin MODULE`` (any subcommand) imports a module first, so that models a
+user registers with :func:`gdl_zoo.zoo.register` are listed, checked and
+benchmarked like the built-in ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import math
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+__all__ = ["main", "build_parser"]
+
+_DTYPES = {"float64": torch.float64, "float32": torch.float32}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``gdl-zoo``."""
+    parser = argparse.ArgumentParser(
+        prog="gdl-zoo", description="Geometric deep learning zoo: list, check and benchmark."
+    )
+    parser.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import MODULE first (it may register models or suites); repeatable",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p_list = sub.add_parser("list", help="the registered models")
+    p_list.add_argument("--domain", help="only this domain")
+    p_list.add_argument("--json", action="store_true", help="print a JSON list")
+
+    p_check = sub.add_parser("check", help="run the symmetry harness on models")
+    p_check.add_argument("names", nargs="*", metavar="NAME", help="models to check")
+    p_check.add_argument("--all", action="store_true", help="check every registered model")
+    p_check.add_argument(
+        "--dtype", choices=[*_DTYPES, "both"], default="both", help="precision (default: both)"
+    )
+    p_check.add_argument("--seed", type=int, default=0, help="seed of inputs, weights, elements")
+    p_check.add_argument("--json", action="store_true", help="print a JSON list of results")
+
+    p_bench = sub.add_parser("bench", help="run benchmark suites and write a report")
+    p_bench.add_argument(
+        "--suite", action="append", default=None, metavar="NAME", help="run only NAME (repeatable)"
+    )
+    p_bench.add_argument("--list", action="store_true", help="list the suites and exit")
+    p_bench.add_argument(
+        "--models", nargs="+", default=None, metavar="NAME", help="restrict model suites"
+    )
+    p_bench.add_argument("--out", type=Path, default=Path("bench-out"), help="report folder")
+    p_bench.add_argument("--quick", action="store_true", help="small problems, a few minutes")
+    p_bench.add_argument("--repeat", type=int, default=3, help="timing repeats")
+    p_bench.add_argument("--seed", type=int, default=0)
+    p_bench.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p_bench.add_argument(
+        "--data-dir", type=Path, default=None, help="datasets (default: $GDL_ZOO_DATA)"
+    )
+    p_bench.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser
+
+
+def _error(message: str) -> int:
+    print(f"gdl-zoo: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _resolve_models(names: Sequence[str]):
+    from gdl_zoo import zoo
+
+    cards = []
+    for name in names:
+        try:
+            cards.append(zoo.get(name))
+        except KeyError as error:
+            raise LookupError(error.args[0]) from None
+    return cards
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(str(x).ljust(w) for x, w in zip(row, widths)) for row in rows]
+    return "\n".join(lines)
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from gdl_zoo import zoo
+
+    cards = zoo.list_models(args.domain)
+    if args.json:
+        keys = ("name", "domain", "group", "flavour", "paper", "exact", "tolerance", "description")
+        print(json.dumps([{k: getattr(c, k) for k in keys} for c in cards], indent=2))
+        return 0
+    rows = [
+        [c.name, c.domain, c.flavour, c.group, "exact" if c.exact else "approx."] for c in cards
+    ]
+    print(_table(rows, ["name", "domain", "flavour", "group", "symmetry"]))
+    return 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from tqdm.auto import tqdm
+
+    from gdl_zoo import zoo
+
+    if args.all == bool(args.names):
+        return _error("give model names or --all (not both)")
+    try:
+        cards = zoo.list_models() if args.all else _resolve_models(args.names)
+    except LookupError as error:
+        return _error(str(error))
+    dtypes = list(_DTYPES) if args.dtype == "both" else [args.dtype]
+    results = []
+    for card in tqdm(cards, desc="gdl-zoo check", unit="model", disable=args.json, file=sys.stderr):
+        for dtype_name in dtypes:
+            entry = {"name": card.name, "dtype": dtype_name, "exact": card.exact}
+            entry["tolerance"] = card.tolerance_for(_DTYPES[dtype_name])
+            try:
+                report = card.check(dtype=_DTYPES[dtype_name], seed=args.seed)
+                entry.update(error=report.max_error, passed=report.passed, message=None)
+            except Exception as error:  # noqa: BLE001 — a crashing model is a failed check
+                entry.update(error=None, passed=False, message=f"{type(error).__name__}: {error}")
+            results.append(entry)
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        rows = [
+            [
+                r["name"],
+                r["dtype"],
+                "crashed" if r["error"] is None else f"{r['error']:.3e}",
+                f"{r['tolerance']:.1e}",
+                "pass" if r["passed"] else "FAIL",
+            ]
+            for r in results
+        ]
+        print(_table(rows, ["model", "dtype", "error", "tolerance", "result"]))
+        for r in results:
+            if r["message"]:
+                print(f"{r['name']} ({r['dtype']}): {r['message']}")
+    return 0 if all(r["passed"] for r in results) else 1
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from gdl_zoo.bench.runner import run_suites, write_report
+    from gdl_zoo.bench.suites import BenchContext, get_suite, list_suites
+
+    if args.list:
+        rows = [[s.name, s.domain, s.kind, s.description] for s in list_suites()]
+        print(_table(rows, ["suite", "domain", "kind", "description"]))
+        return 0
+    if args.repeat < 1:
+        return _error(f"--repeat must be at least 1, got {args.repeat}")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        return _error("--device cuda was asked for, but torch sees no CUDA device")
+    try:
+        suites = [get_suite(n) for n in args.suite] if args.suite else list_suites()
+        if args.models:
+            _resolve_models(args.models)
+    except (KeyError, LookupError) as error:
+        return _error(error.args[0])
+    data_dir = args.data_dir or (
+        Path(os.environ["GDL_ZOO_DATA"]) if os.environ.get("GDL_ZOO_DATA") else None
+    )
+    context = BenchContext(
+        seed=args.seed,
+        repeat=args.repeat,
+        device=args.device,
+        quick=args.quick,
+        data_dir=data_dir,
+        models=tuple(args.models) if args.models else None,
+    )
+    run = run_suites(suites, context, progress=not args.no_progress)
+    json_path, md_path = write_report(run, args.out)
+    rows = []
+    for result in run.results:
+        if result.error is not None:
+            rows.append(
+                [result.suite.name, "suite failed", result.error.strip().splitlines()[-1], ""]
+            )
+        for rec in result.records:
+            value = "n/a" if not math.isfinite(rec.value) else f"{rec.value:.4g}"
+            check = {None: "", True: "pass", False: "FAIL"}[rec.passed]
+            rows.append(
+                [result.suite.name, f"{rec.name}: {rec.metric}", f"{value} {rec.unit}", check]
+            )
+    print(_table(rows, ["suite", "measurement", "value", "check"]))
+    print(f"wrote {json_path} and {md_path}")
+    return 0 if run.ok else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``gdl-zoo`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    for module in args.plugin:
+        try:
+            importlib.import_module(module)
+        except ImportError as error:
+            return _error(f"could not import plugin {module!r}: {error}")
+    command = {"list": _cmd_list, "check": _cmd_check, "bench": _cmd_bench}[args.command]
+    return command(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

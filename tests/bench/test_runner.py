@@ -1,0 +1,70 @@
+"""The bench runner: independent suites, failures reported, JSON without NaN, Markdown tables."""
+
+import json
+import math
+
+import pytest
+
+from gdl_zoo.bench.runner import run_suites, to_markdown, write_report
+from gdl_zoo.bench.suites import (
+    BenchContext,
+    Record,
+    Suite,
+    get_suite,
+    list_suites,
+    ratio,
+    register_suite,
+    time_callable,
+)
+
+
+def _suite(name, run, kind="speed"):
+    return Suite(name=name, domain="test", kind=kind, run=run, description="a test suite")
+
+
+def test_failing_suite_is_reported_and_others_continue(tmp_path):
+    def boom(context):
+        raise RuntimeError("deliberate failure")
+
+    def fine(context):
+        return [Record("layer", "time", 0.5, "s", details={"nan": math.nan})]
+
+    run = run_suites([_suite("t.boom", boom), _suite("t.fine", fine)], BenchContext(), False)
+    assert not run.ok
+    assert "deliberate failure" in run.results[0].error
+    assert run.results[1].records[0].value == 0.5
+    json_path, md_path = write_report(run, tmp_path / "out")
+    data = json.loads(json_path.read_text())
+    assert data["suites"][1]["records"][0]["details"]["nan"] is None
+    assert "Suite failed" in md_path.read_text()
+
+
+def test_failed_check_makes_the_run_not_ok():
+    def check(context):
+        return [Record("m", "equivariance error", 1.0, "relative error", passed=False)]
+
+    run = run_suites([_suite("t.check", check, kind="symmetry")], BenchContext(), False)
+    assert not run.ok
+    assert "**FAIL**" in to_markdown(run)
+
+
+def test_suite_registry_and_lookup():
+    names = [s.name for s in list_suites()]
+    assert {"symmetry", "grids.speed", "grids.time_warp"} <= set(names)
+    assert get_suite("grids.speed").kind == "speed"
+    with pytest.raises(KeyError, match="did you mean"):
+        get_suite("grids.sped")
+    with pytest.raises(ValueError, match="already registered"):
+        register_suite(get_suite("symmetry"))
+    with pytest.raises(ValueError, match="kind"):
+        Suite(name="x", domain="d", kind="vibes", run=lambda c: [])
+
+
+def test_time_callable_and_ratio():
+    calls = []
+    timing = time_callable(lambda: calls.append(1), repeat=3, warmup=2)
+    assert len(calls) == 5
+    assert 0 <= timing.min <= timing.median <= timing.max
+    assert ratio(2.0, 1.0) == 2.0 and math.isnan(ratio(1.0, 0.0))
+    with pytest.raises(ValueError, match="repeat"):
+        time_callable(lambda: None, repeat=0)
