@@ -6,7 +6,24 @@ from typing import Any
 
 import torch
 
-__all__ = ["check_floating", "check_signal"]
+__all__ = ["check_floating", "check_positive_int", "check_signal"]
+
+
+def check_positive_int(value: Any, name: str) -> int:
+    """Require a positive ``int`` (not a bool) and return it."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+    return value
+
+
+def _all_finite(x: torch.Tensor) -> bool:
+    """Whether every entry is finite: one fast reduction, the exact test only if it overflows.
+
+    A NaN or infinity makes the sum non-finite, so a finite sum proves the tensor
+    finite; a non-finite sum (possibly an overflow of finite values) is settled by
+    the elementwise test, which is several times slower.
+    """
+    return bool(torch.isfinite(x.sum())) or bool(torch.isfinite(x).all())
 
 
 def check_floating(x: Any, name: str) -> torch.Tensor:
@@ -15,7 +32,7 @@ def check_floating(x: Any, name: str) -> torch.Tensor:
         raise TypeError(f"{name}: expected a torch.Tensor, got {type(x).__name__}")
     if not x.is_floating_point():
         raise TypeError(f"{name}: expected a floating-point tensor, got dtype {x.dtype}")
-    if not torch.compiler.is_compiling() and not torch.isfinite(x).all():
+    if not torch.compiler.is_compiling() and not _all_finite(x):
         raise ValueError(f"{name}: expected finite values, got NaN or infinity")
     return x
 

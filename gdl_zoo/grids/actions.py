@@ -65,7 +65,8 @@ class TimeWarp(Action):
     """Slowing a sequence down ``k`` times: every step is held for ``k`` steps.
 
     On a pair ``(z, time_scale)`` the sequence is stretched and the clock rate
-    ``time_scale`` (the warp derivative ``dτ/dt``) divided by ``k``, which is the
+    ``time_scale`` (the warp derivative ``dτ/dt``: a number, ``(B,)``, or a
+    per-step ``(B, T)`` clock, which is stretched too) divided by ``k``, which is the
     input a time-warp-aware recurrence such as
     :class:`~gdl_zoo.grids.gated_rnn.GatedRNN` needs to reach the same states.
     On a lone tensor only the sequence is stretched.
@@ -88,6 +89,8 @@ class TimeWarp(Action):
                 f"got {type(inputs).__name__}"
             )
         z, time_scale = inputs
+        if isinstance(time_scale, torch.Tensor) and time_scale.dim() == 2:  # a per-step clock
+            time_scale = time_scale.repeat_interleave(g, dim=1)
         return z.repeat_interleave(g, dim=self.time_dim), time_scale / g
 
     def __repr__(self) -> str:

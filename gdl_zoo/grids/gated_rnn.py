@@ -3,15 +3,16 @@
 A recurrent model reads a sequence ``z(t)`` sampled from a continuous signal.  If
 the clock is warped, ``t ↦ τ(t)``, a model whose answer should not depend on the
 sampling rate must adapt how much new information each step lets in.  Bronstein
-et al. 2021 (*Geometric Deep Learning*, arXiv 2104.13478, §5.7, Eq. 53) derive
-the gated update
+et al. 2021 (*Geometric Deep Learning*, arXiv 2104.13478, Eq. 53) discretise the
+warped continuous recurrence ``dh/dt = (dτ/dt)·(R − h)`` into the gated update
 
-    h(t+1) = Γ(t)·R(z(t), h(t)) + (1 − Γ(t))·h(t)
+    h(t+1) = Γ(t)·R(z(t), h(t)) + (1 − Γ(t))·h(t),
 
-as the discretisation of ``dh/dτ = α (R − h)``: under a warp of derivative
-``s = dτ/dt`` the gate must be ``Γ_s = 1 − (1 − Γ)^s``.  Tallec & Ollivier 2018
-(*Can recurrent neural networks warp time?*, ICLR) show that gates learn such
-time constants and initialise them to cover the expected ones ("chrono init").
+with a learned gate ``Γ`` in the role of ``dτ/dt``.  Integrating a known clock
+rate ``s = dτ/dt`` exactly over one step of constant input gives the rescaled gate
+``Γ_s = 1 − (1 − Γ)^s`` used here.  Tallec & Ollivier 2018 (*Can recurrent neural
+networks warp time?*, ICLR) show that gates learn such time constants and
+initialise them to cover the expected ones ("chrono init").
 
 Shapes use ``B`` batch, ``T`` time steps, ``C`` input channels, ``H`` hidden size,
 ``K`` classes.
@@ -26,15 +27,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gdl_zoo._validation import check_floating, check_signal
+from gdl_zoo._validation import check_floating, check_positive_int, check_signal
 
 __all__ = ["chrono_bias_", "GatedRNN", "ChronoLSTM", "GatedRNNClassifier"]
-
-
-def _check_positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
-    return value
 
 
 def _check_t_max(t_max, name: str = "t_max") -> float:
@@ -78,7 +73,8 @@ def chrono_bias_(
         raise TypeError(f"bias: expected a floating-point tensor, got dtype {bias.dtype}")
     t_max = _check_t_max(t_max)
     with torch.no_grad():
-        u = torch.empty(bias.shape, dtype=bias.dtype).uniform_(1.0, t_max - 1.0, generator=generator)
+        u = torch.empty(bias.shape, dtype=bias.dtype)  # on the CPU, where generators live
+        u.uniform_(1.0, t_max - 1.0, generator=generator)
         bias.copy_(-torch.log(u))
     return bias
 
@@ -86,11 +82,13 @@ def chrono_bias_(
 def _time_scale_tensor(time_scale, z: torch.Tensor) -> torch.Tensor:
     """Validate ``time_scale`` and return it as a ``(B, T, 1)`` view in ``z``'s dtype."""
     batch, steps = z.shape[:2]
-    expected = f"a positive number or a tensor of shape (), (B,) = ({batch},) or (B, T) = " \
-        f"({batch}, {steps})"
+    expected = (
+        f"a positive number or a tensor of shape (), (B,) = ({batch},) "
+        f"or (B, T) = ({batch}, {steps})"
+    )
     if isinstance(time_scale, Real) and not isinstance(time_scale, bool):
         scale = torch.tensor(float(time_scale), dtype=z.dtype, device=z.device)
-    elif isinstance(time_scale, torch.Tensor) and not time_scale.dtype == torch.bool:
+    elif isinstance(time_scale, torch.Tensor) and time_scale.dtype != torch.bool:
         if time_scale.is_complex():
             raise TypeError(f"time_scale: expected real values, got dtype {time_scale.dtype}")
         scale = time_scale.to(dtype=z.dtype, device=z.device)
@@ -105,9 +103,7 @@ def _time_scale_tensor(time_scale, z: torch.Tensor) -> torch.Tensor:
         scale = scale.unsqueeze(-1)
     else:
         raise ValueError(f"time_scale: expected {expected}, got shape {shape}")
-    if not torch.compiler.is_compiling() and not bool(
-        (torch.isfinite(scale) & (scale > 0)).all()
-    ):
+    if not torch.compiler.is_compiling() and not bool((torch.isfinite(scale) & (scale > 0)).all()):
         raise ValueError(
             f"time_scale: expected positive finite values, got min {float(scale.min()):.3g}, "
             f"max {float(scale.max()):.3g}"
@@ -157,8 +153,8 @@ class GatedRNN(nn.Module):
         chrono_tmax: float | None = None,
     ):
         super().__init__()
-        self.input_size = _check_positive_int(input_size, "input_size")
-        self.hidden_size = _check_positive_int(hidden_size, "hidden_size")
+        self.input_size = check_positive_int(input_size, "input_size")
+        self.hidden_size = check_positive_int(hidden_size, "hidden_size")
         self.recurrent_gate = bool(recurrent_gate)
         self.recurrent_candidate = bool(recurrent_candidate)
         self.chrono_tmax = None if chrono_tmax is None else _check_t_max(chrono_tmax, "chrono_tmax")
@@ -200,19 +196,30 @@ class GatedRNN(nn.Module):
                     f"got {tuple(h0.shape)}"
                 )
             h = h0.to(z.dtype)
-        # all input projections at once: (B, T, C) -> (B, T, 2H) -> 2 x (B, T, H)
-        candidate_in, gate_in = F.linear(z, self.weight_ih, self.bias_ih).chunk(2, dim=-1)
+        hidden = self.hidden_size
+        # all input projections at once: (B, T, C) -> (B, T, 2H), candidate then gate
+        inputs = F.linear(z, self.weight_ih, self.bias_ih)
+        weight_hh = self._recurrent_weight()  # (H, 2H) or None
+        neg_scale = -scale
         states = []
         for t in range(steps):
-            r, a = candidate_in[:, t], gate_in[:, t]
-            if self.weight_hh_candidate is not None:
-                r = torch.addmm(r, h, self.weight_hh_candidate.T)
-            if self.weight_hh_gate is not None:
-                a = torch.addmm(a, h, self.weight_hh_gate.T)
-            gate = -torch.expm1(-scale[:, t] * F.softplus(a))
-            h = h + gate * (torch.tanh(r) - h)
+            pre = inputs[:, t] if weight_hh is None else torch.addmm(inputs[:, t], h, weight_hh)
+            r, a = pre[:, :hidden], pre[:, hidden:]
+            # Γ_s − 1 = expm1(−s·softplus(a)), so h + Γ_s·(R − h) = h + (Γ_s − 1)·(h − R)
+            gate_minus_one = torch.expm1(neg_scale[:, t] * F.softplus(a))
+            h = torch.addcmul(h, gate_minus_one, h - torch.tanh(r))
             states.append(h)
         return torch.stack(states, dim=1), h
+
+    def _recurrent_weight(self) -> torch.Tensor | None:
+        """``[U; U_Γ]ᵀ`` of shape ``(H, 2H)`` for one matmul per step; an absent block is 0."""
+        if self.weight_hh_candidate is None and self.weight_hh_gate is None:
+            return None
+        blocks = [
+            w if w is not None else self.weight_ih.new_zeros(self.hidden_size, self.hidden_size)
+            for w in (self.weight_hh_candidate, self.weight_hh_gate)
+        ]
+        return torch.cat(blocks).T
 
     def extra_repr(self) -> str:
         return (
@@ -245,11 +252,13 @@ class ChronoLSTM(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int, t_max: float, num_layers: int = 1):
         super().__init__()
-        self.input_size = _check_positive_int(input_size, "input_size")
-        self.hidden_size = _check_positive_int(hidden_size, "hidden_size")
+        self.input_size = check_positive_int(input_size, "input_size")
+        self.hidden_size = check_positive_int(hidden_size, "hidden_size")
         self.t_max = _check_t_max(t_max)
         self.lstm = nn.LSTM(
-            input_size, hidden_size, _check_positive_int(num_layers, "num_layers"),
+            input_size,
+            hidden_size,
+            check_positive_int(num_layers, "num_layers"),
             batch_first=True,
         )
         self.reset_parameters()
@@ -315,7 +324,7 @@ class GatedRNNClassifier(nn.Module):
             recurrent_candidate=recurrent_candidate,
             chrono_tmax=chrono_tmax,
         )
-        self.head = nn.Linear(hidden_size, _check_positive_int(num_classes, "num_classes"))
+        self.head = nn.Linear(hidden_size, check_positive_int(num_classes, "num_classes"))
 
     def forward(
         self, z: torch.Tensor, time_scale: float | torch.Tensor | None = None

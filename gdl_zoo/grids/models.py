@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import torch
-from gdl_zoo.grids.gated_rnn import GatedRNNClassifier
 
 from gdl_zoo.grids.actions import CyclicShift, TimeWarp
 from gdl_zoo.grids.cnn import ShiftCNN
+from gdl_zoo.grids.gated_rnn import GatedRNNClassifier
 from gdl_zoo.grids.resnet import ShiftResNet
 from gdl_zoo.grids.seq_transformer import SeqTransformer
 from gdl_zoo.symmetry.actions import Invariant
@@ -27,7 +27,7 @@ def _sequences(batch_size: int, dtype: torch.dtype, generator: torch.Generator) 
 
 
 def _warpable_sequences(batch_size: int, dtype: torch.dtype, generator: torch.Generator) -> tuple:
-    z = torch.randn(batch_size, 12, 3, generator=generator, dtype=dtype)
+    z = torch.randn(batch_size, 24, 3, generator=generator, dtype=dtype)
     return z, torch.ones(batch_size, dtype=dtype)
 
 
@@ -40,7 +40,7 @@ def _resnet(**overrides) -> ShiftResNet:
 
 
 def _gated_rnn(**overrides) -> GatedRNNClassifier:
-    defaults = {"input_size": 3, "hidden_size": 16, "num_classes": 4, "chrono_tmax": 8.0}
+    defaults = {"input_size": 3, "hidden_size": 16, "num_classes": 4, "chrono_tmax": 32.0}
     return GatedRNNClassifier(**{**defaults, **overrides})
 
 
@@ -90,6 +90,8 @@ register(
         input_action=TimeWarp(factors=(2, 3)),
         output_action=Invariant(),
         exact=False,
+        # measured: median 5e-3, worst 2.3e-2 over seeds 0-39 (float64, T=24, k in {2, 3});
+        # exact (~1e-16) for the leaky configuration without recurrent weights
         tolerance=0.05,
         description="gated recurrence h ← Γ·R(z, h) + (1 − Γ)·h with chrono init and a clock rate",
     )

@@ -24,22 +24,16 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
-from gdl_zoo._validation import check_signal
+from gdl_zoo._validation import check_positive_int, check_signal
 
 __all__ = ["CircularRelativeBias", "SelfAttention", "TransformerBlock", "SeqTransformer"]
 
 POSITIONAL_CHOICES: tuple[str | None, ...] = ("circular", None)
 
 
-def _check_positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
-    return value
-
-
 def _check_heads(d_model: int, num_heads: int) -> None:
-    _check_positive_int(d_model, "d_model")
-    _check_positive_int(num_heads, "num_heads")
+    check_positive_int(d_model, "d_model")
+    check_positive_int(num_heads, "num_heads")
     if d_model % num_heads:
         raise ValueError(f"d_model: expected a multiple of num_heads={num_heads}, got {d_model}")
 
@@ -74,8 +68,8 @@ class CircularRelativeBias(nn.Module):
 
     def __init__(self, num_heads: int, max_len: int):
         super().__init__()
-        self.num_heads = _check_positive_int(num_heads, "num_heads")
-        self.max_len = _check_positive_int(max_len, "max_len")
+        self.num_heads = check_positive_int(num_heads, "num_heads")
+        self.max_len = check_positive_int(max_len, "max_len")
         self.weight = nn.Parameter(torch.empty(num_heads, max_len))
         self.reset_parameters()
 
@@ -190,7 +184,7 @@ class TransformerBlock(nn.Module):
         bias_module: nn.Module | None = None,
     ):
         super().__init__()
-        _check_positive_int(dim_feedforward, "dim_feedforward")
+        check_positive_int(dim_feedforward, "dim_feedforward")
         self.norm1 = nn.LayerNorm(d_model)
         self.attn = SelfAttention(d_model, num_heads, bias_module)
         self.norm2 = nn.LayerNorm(d_model)
@@ -261,12 +255,12 @@ class SeqTransformer(nn.Module):
             raise ValueError(
                 f"positional: expected one of {list(POSITIONAL_CHOICES)}, got {positional!r}"
             )
-        self.in_features = _check_positive_int(in_features, "in_features")
-        self.out_features = _check_positive_int(out_features, "out_features")
-        _check_positive_int(num_layers, "num_layers")
+        self.in_features = check_positive_int(in_features, "in_features")
+        self.out_features = check_positive_int(out_features, "out_features")
+        check_positive_int(num_layers, "num_layers")
         _check_heads(d_model, num_heads)
         self.positional = positional
-        self.max_len = _check_positive_int(max_len, "max_len")
+        self.max_len = check_positive_int(max_len, "max_len")
         self.pool = bool(pool)
         self.input = nn.Linear(in_features, d_model)
         self.blocks = nn.ModuleList(

@@ -42,3 +42,12 @@ def test_time_warp_is_an_action_on_pairs_and_tensors():
     assert torch.allclose(slow_scale * 3, scale)
     with pytest.raises(ValueError, match="pair"):
         TimeWarp().act(2, (z, scale, scale))
+
+
+def test_time_warp_stretches_a_per_step_clock():
+    z = torch.randn(2, 4, 3, dtype=torch.float64)
+    clock = torch.rand(2, 4, dtype=torch.float64) + 0.5
+    slow, slow_clock = TimeWarp().act(2, (z, clock))
+    assert slow_clock.shape == (2, 8)
+    assert torch.allclose(slow_clock[:, ::2] * 2, clock)
+    check_action(TimeWarp((2, 3)), (z, clock))
