@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import importlib.util
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,6 +51,8 @@ class ModelCard:
         tolerance: for approximate symmetries, the measured relative error the
             card declares (used in every dtype); ``None`` for exact ones.
         description: one sentence for listings.
+        requires: optional extras the model needs, as ``(module, pip extra)``
+            pairs, e.g. ``(("escnn", "escnn"),)``; see :meth:`missing_extras`.
     """
 
     name: str
@@ -64,6 +67,7 @@ class ModelCard:
     exact: bool = True
     tolerance: float | None = None
     description: str = ""
+    requires: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self):
         if not _NAME.match(self.name):
@@ -71,8 +75,25 @@ class ModelCard:
         if not self.exact and self.tolerance is None:
             raise ValueError(f"{self.name}: an approximate symmetry must declare its tolerance")
 
+    def missing_extras(self) -> list[str]:
+        """The pip extras whose modules cannot be imported here (empty when all are present)."""
+        return [
+            extra for module, extra in self.requires if importlib.util.find_spec(module) is None
+        ]
+
     def build(self, **overrides: Any) -> nn.Module:
-        """A fresh instance of the default model, with constructor ``overrides``."""
+        """A fresh instance of the default model, with constructor ``overrides``.
+
+        Raises:
+            ImportError: naming the ``pip install "gdl-zoo[EXTRA]"`` command when an
+                optional dependency is missing.
+        """
+        missing = self.missing_extras()
+        if missing:
+            extras = ",".join(missing)
+            raise ImportError(
+                f'model {self.name!r} needs the optional extra: pip install "gdl-zoo[{extras}]"'
+            )
         return self.factory(**overrides)
 
     def example_inputs(

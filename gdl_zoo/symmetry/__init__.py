@@ -3,7 +3,9 @@
 from gdl_zoo.symmetry.actions import Action, AxisPermutation, Invariant, TupleAction
 from gdl_zoo.symmetry.groups import (
     CyclicGroup,
+    DihedralGroup,
     DilationMonoid,
+    EuclideanGroup,
     Group,
     SymmetricGroup,
     TranslationGroup,
@@ -26,7 +28,9 @@ __all__ = [
     "TupleAction",
     "Group",
     "CyclicGroup",
+    "DihedralGroup",
     "DilationMonoid",
+    "EuclideanGroup",
     "SymmetricGroup",
     "TranslationGroup",
     "DEFAULT_TOLERANCES",

@@ -17,6 +17,8 @@ import torch
 __all__ = [
     "Group",
     "CyclicGroup",
+    "DihedralGroup",
+    "EuclideanGroup",
     "TranslationGroup",
     "SymmetricGroup",
     "DilationMonoid",
@@ -96,6 +98,112 @@ class CyclicGroup(Group):
 
     def elements(self) -> list[int]:
         return list(range(self.order))
+
+
+class DihedralGroup(Group):
+    """The dihedral group D_n of the regular n-gon, elements ``(f, k)``, ``f ∈ {0, 1}``.
+
+    ``(f, k)`` is the map ``x ↦ R_k M^f x``: first the reflection ``M`` (across
+    the first axis) if ``f = 1``, then the rotation ``R_k`` by ``2πk/n``.  Hence
+    ``(f₁, k₁)∘(f₂, k₂) = (f₁ ⊕ f₂, k₁ + (−1)^{f₁} k₂)``.
+
+    Args:
+        order: ``n``, the number of rotations (``|D_n| = 2n``).
+    """
+
+    def __init__(self, order: int):
+        if not isinstance(order, int) or order < 1:
+            raise ValueError(f"order must be a positive integer, got {order!r}")
+        self.order = order
+        self.name = f"D{order}"
+
+    def identity(self) -> tuple[int, int]:
+        return (0, 0)
+
+    def compose(self, g: tuple[int, int], h: tuple[int, int]) -> tuple[int, int]:
+        (f1, k1), (f2, k2) = g, h
+        return (f1 ^ f2, (k1 + (-1) ** f1 * k2) % self.order)
+
+    def inverse(self, g: tuple[int, int]) -> tuple[int, int]:
+        f, k = g
+        return (f, k) if f else (0, (-k) % self.order)
+
+    def sample(self, generator: torch.Generator | None = None) -> tuple[int, int]:
+        return (_randint(0, 2, generator), _randint(0, self.order, generator))
+
+    def generators(self) -> list[tuple[int, int]]:
+        return [(0, 1 % self.order), (1, 0)]
+
+    def elements(self) -> list[tuple[int, int]]:
+        return [(f, k) for f in (0, 1) for k in range(self.order)]
+
+
+class EuclideanGroup(Group):
+    """Isometries of R³, elements ``(Q, t)``: ``x ↦ Q x + t`` with ``Q`` orthogonal.
+
+    ``(Q₁, t₁)∘(Q₂, t₂) = (Q₁Q₂, Q₁t₂ + t₁)``.  Elements are float64 tensors
+    (``Q`` of shape (3, 3), ``t`` of shape (3,)); actions cast them to the
+    signal's dtype.  Subgroups: ``parity=False`` keeps ``det Q = +1`` (SE(3) or
+    SO(3)); ``translations=False`` keeps ``t = 0`` (O(3) or SO(3)).
+
+    Args:
+        parity: include reflections (``det Q = −1``).
+        translations: include translations (random ones are standard normal).
+    """
+
+    def __init__(self, parity: bool = True, translations: bool = True):
+        self.parity = bool(parity)
+        self.translations = bool(translations)
+        self.name = {
+            (True, True): "E(3)",
+            (False, True): "SE(3)",
+            (True, False): "O(3)",
+            (False, False): "SO(3)",
+        }[(self.parity, self.translations)]
+
+    def identity(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return torch.eye(3, dtype=torch.float64), torch.zeros(3, dtype=torch.float64)
+
+    def compose(self, g, h) -> tuple[torch.Tensor, torch.Tensor]:
+        (q1, t1), (q2, t2) = g, h
+        return q1 @ q2, q1 @ t2 + t1
+
+    def inverse(self, g) -> tuple[torch.Tensor, torch.Tensor]:
+        q, t = g
+        return q.T, -(q.T @ t)
+
+    def sample(self, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        a = torch.randn(3, 3, generator=generator, dtype=torch.float64)
+        q, r = torch.linalg.qr(a)
+        q = q * torch.sign(torch.diagonal(r))  # Haar-distributed in O(3)
+        if torch.det(q) < 0:
+            q = -q  # now in SO(3)
+        if self.parity and _randint(0, 2, generator):
+            q = -q
+        t = torch.zeros(3, dtype=torch.float64)
+        if self.translations:
+            t = torch.randn(3, generator=generator, dtype=torch.float64)
+        return q, t
+
+    def generators(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        zero = torch.zeros(3, dtype=torch.float64)
+        quarter_turns = []
+        for axis in range(3):
+            q = torch.eye(3, dtype=torch.float64)
+            i, j = [a for a in range(3) if a != axis]
+            q[i, i], q[i, j], q[j, i], q[j, j] = 0.0, -1.0, 1.0, 0.0
+            quarter_turns.append((q, zero))
+        elements = quarter_turns
+        if self.parity:
+            elements.append((-torch.eye(3, dtype=torch.float64), zero))
+        if self.translations:
+            elements.append(
+                (
+                    torch.eye(3, dtype=torch.float64),
+                    torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64),
+                )
+            )
+        return elements
 
 
 class TranslationGroup(Group):

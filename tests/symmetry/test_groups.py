@@ -3,15 +3,34 @@
 import pytest
 import torch
 
-from gdl_zoo.symmetry import CyclicGroup, DilationMonoid, SymmetricGroup, TranslationGroup
+from gdl_zoo.symmetry import (
+    CyclicGroup,
+    DihedralGroup,
+    DilationMonoid,
+    EuclideanGroup,
+    SymmetricGroup,
+    TranslationGroup,
+)
 
 
 def _eq(a, b):
+    if isinstance(a, tuple) and isinstance(a[0], torch.Tensor):
+        return all(torch.allclose(x, y, atol=1e-12) for x, y in zip(a, b, strict=True))
     return torch.equal(a, b) if isinstance(a, torch.Tensor) else a == b
 
 
 @pytest.mark.parametrize(
-    "group", [CyclicGroup(4), TranslationGroup(2, multiple=3), SymmetricGroup(5)], ids=repr
+    "group",
+    [
+        CyclicGroup(4),
+        DihedralGroup(4),
+        DihedralGroup(5),
+        TranslationGroup(2, multiple=3),
+        SymmetricGroup(5),
+        EuclideanGroup(),
+        EuclideanGroup(parity=False, translations=False),
+    ],
+    ids=repr,
 )
 def test_group_laws(group):
     gen = torch.Generator().manual_seed(0)
@@ -57,3 +76,34 @@ def test_dilation_monoid_has_no_inverse():
 def test_bad_arguments(factory, arg):
     with pytest.raises(ValueError, match="got"):
         factory(arg)
+
+
+def test_dihedral_group_matches_matrices():
+    """(f, k) -> R_k M^f is a homomorphism into 2x2 orthogonal matrices."""
+    group = DihedralGroup(4)
+
+    def matrix(g):
+        f, k = g
+        angle = torch.tensor(2 * torch.pi * k / 4, dtype=torch.float64)
+        rot = torch.stack([torch.cos(angle), -torch.sin(angle), torch.sin(angle), torch.cos(angle)])
+        mirror = torch.diag(torch.tensor([1.0, -1.0], dtype=torch.float64)) if f else torch.eye(2)
+        return rot.reshape(2, 2) @ mirror.to(torch.float64)
+
+    elements = group.elements()
+    assert len(elements) == 8 and len(set(elements)) == 8
+    for g in elements:
+        for h in elements:
+            assert torch.allclose(matrix(group.compose(g, h)), matrix(g) @ matrix(h), atol=1e-12)
+
+
+@pytest.mark.parametrize("parity, translations", [(True, True), (False, False), (False, True)])
+def test_euclidean_samples_are_isometries_of_the_right_subgroup(parity, translations):
+    group = EuclideanGroup(parity, translations)
+    gen = torch.Generator().manual_seed(0)
+    dets = set()
+    for g in [group.sample(gen) for _ in range(30)] + group.generators():
+        q, t = g
+        assert torch.allclose(q @ q.T, torch.eye(3, dtype=torch.float64), atol=1e-12)
+        dets.add(round(float(torch.det(q))))
+        assert translations or torch.equal(t, torch.zeros(3, dtype=torch.float64))
+    assert dets == ({-1, 1} if parity else {1})
