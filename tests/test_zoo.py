@@ -25,8 +25,15 @@ def test_card_metadata(card):
     assert card.exact or card.tolerance is not None
 
 
+def _require_extras(card):
+    missing = card.missing_extras()
+    if missing:
+        pytest.skip(f"{card.name} needs the optional extra {missing}")
+
+
 @pytest.mark.parametrize("card", CARDS, ids=lambda c: c.name)
 def test_forward_and_backward(card):
+    _require_extras(card)
     torch.manual_seed(0)
     model = card.build()
     assert isinstance(model, nn.Module)
@@ -41,6 +48,7 @@ def test_forward_and_backward(card):
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
 @pytest.mark.parametrize("card", CARDS, ids=lambda c: c.name)
 def test_symmetry(card, dtype):
+    _require_extras(card)
     report = card.check(dtype=dtype)
     assert report.passed, str(report)
     if card.exact and dtype == torch.float64:
@@ -104,3 +112,19 @@ def test_tolerance_for_approximate_cards():
     card = _card("approx_model", exact=False, tolerance=0.01)
     assert card.tolerance_for(torch.float64) == 0.01
     assert _card("exact_model").tolerance_for(torch.float32) == 1e-4
+
+
+def test_a_card_with_a_missing_extra_names_the_pip_extra(capsys):
+    from gdl_zoo.cli import main
+
+    card = _card("needs_missing_extra", requires=(("no_such_module_abc", "abc"),))
+    assert card.missing_extras() == ["abc"]
+    with pytest.raises(ImportError, match=r'pip install "gdl-zoo\[abc\]"'):
+        card.build()
+    zoo.register(card)
+    try:
+        assert main(["check", "needs_missing_extra", "cnn"]) == 0
+    finally:
+        zoo.unregister("needs_missing_extra")
+    out = capsys.readouterr().out
+    assert "skipped" in out and "gdl-zoo[abc]" in out

@@ -17,8 +17,10 @@ DTYPES = (torch.float64, torch.float32)
 def symmetry_errors(context: BenchContext) -> list[Record]:
     """One record per model and dtype: the largest relative equivariance error.
 
-    A model whose check raises is recorded with ``value = nan``, ``passed = False``
-    and the error message, so one broken model does not hide the others.
+    A model whose optional extra is missing is recorded as skipped
+    (``passed=None``, ``details["skipped"]``).  A model whose check raises is
+    recorded with ``value = nan``, ``passed = False`` and the error message, so
+    one broken model does not hide the others.
     """
     cards = zoo.list_models()
     if context.models is not None:
@@ -33,6 +35,11 @@ def symmetry_errors(context: BenchContext) -> list[Record]:
                 "exact": card.exact,
                 "tolerance": card.tolerance_for(dtype),
             }
+            missing = card.missing_extras()
+            if missing:  # an optional extra is not installed: skipped, not failed
+                details["skipped"] = f'needs pip install "gdl-zoo[{",".join(missing)}]"'
+                records.append(Record(card.name, metric, math.nan, "relative error", None, details))
+                continue
             try:
                 report = card.check(dtype=dtype, seed=context.seed)
             except Exception as error:  # noqa: BLE001 — reported, not hidden
