@@ -1,0 +1,37 @@
+"""Groups: G-CNNs on the square grid, steerable CNNs, E(3) point networks, spherical CNNs.
+
+Names are imported on first access (PEP 562), so ``import gdl_zoo.groups`` stays
+cheap and escnn (an optional extra) or e3nn are loaded only by the models that
+use them.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS: dict[str, str] = {
+    "Rot90Images": "planar_actions",
+    "square_group": "planar_actions",
+    "LiftingConv": "gconv",
+    "GroupConv": "gconv",
+    "GroupPool": "gconv",
+    "GroupBatchNorm": "gconv",
+    "P4CNN": "gcnn",
+    "P4MResNet": "gcnn",
+    "GroupResidualBlock": "gcnn",
+    "P4ConvGRU": "convgru",
+    "P4ConvGRUCell": "convgru",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    """Import ``name`` from its module on first access."""
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'gdl_zoo.groups' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"gdl_zoo.groups.{_EXPORTS[name]}"), name)
+
+
+def __dir__() -> list[str]:
+    return __all__
