@@ -33,7 +33,11 @@ __all__ = [
 ]
 
 #: Modules whose import registers the built-in suites.
-SUITE_MODULES: tuple[str, ...] = ("gdl_zoo.bench.symmetry", "gdl_zoo.grids.bench")
+SUITE_MODULES: tuple[str, ...] = (
+    "gdl_zoo.bench.symmetry",
+    "gdl_zoo.grids.bench",
+    "gdl_zoo.groups.bench",
+)
 
 KINDS = ("symmetry", "speed", "accuracy")
 _SUITES: dict[str, Suite] = {}
