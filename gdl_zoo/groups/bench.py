@@ -7,6 +7,7 @@ import importlib.util
 from torch import nn
 
 from gdl_zoo.bench.suites import BenchContext, Record, Suite, register_suite
+from gdl_zoo.groups.bench_e3 import molecule_regression
 from gdl_zoo.groups.bench_gcnn import gconv_speed, rotated_mnist_accuracy
 from gdl_zoo.groups.bench_steerable import basis_build_time
 
@@ -52,5 +53,15 @@ register_suite(
         kind="speed",
         run=basis_build_time,
         description="escnn basis build time, with and without the opt-in on-disk basis cache",
+    )
+)
+
+register_suite(
+    Suite(
+        name="groups.molecules",
+        domain="groups",
+        kind="accuracy",
+        run=molecule_regression,
+        description="energy and force MAE on BOTNet acetylacetone (300 K and 600 K test sets)",
     )
 )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 
+from gdl_zoo.groups.euclidean_actions import E3PointCloud, EnergyForces
 from gdl_zoo.groups.planar_actions import Rot90Images
 from gdl_zoo.groups.sphere_actions import SO3Spherical
 from gdl_zoo.groups.steerable_actions import ImageRotation
@@ -27,6 +28,12 @@ def _image_sequences(batch_size: int, dtype: torch.dtype, generator: torch.Gener
 
 def _sphere_coefficients(batch_size: int, dtype: torch.dtype, generator: torch.Generator) -> tuple:
     return (torch.randn(batch_size, 1, 25, generator=generator, dtype=dtype),)  # lmax 4
+
+
+def _point_clouds(batch_size: int, dtype: torch.dtype, generator: torch.Generator) -> tuple:
+    from gdl_zoo.groups.point_graphs import random_point_clouds
+
+    return random_point_clouds(batch_size, dtype, generator, num_features=4)
 
 
 def _p4cnn(**overrides):
@@ -141,3 +148,63 @@ register(
         description="spectral S2 and SO(3) convolutions with a sampled-grid nonlinearity",
     )
 )
+
+
+def _egnn(**overrides):
+    from gdl_zoo.groups.egnn import EGNNEnergy
+
+    return EGNNEnergy(**{"in_features": 4, "channels": 16, "num_layers": 3, **overrides})
+
+
+_SMALL_IRREPS = {"irreps_in": 4, "hidden_irreps": "8x0e + 4x1o + 2x2e", "num_layers": 2}
+
+
+def _tfn(**overrides):
+    from gdl_zoo.groups.tfn import TFNEnergy
+
+    return TFNEnergy(**{**_SMALL_IRREPS, **overrides})
+
+
+def _se3_transformer(**overrides):
+    from gdl_zoo.groups.se3_transformer import SE3TransformerEnergy
+
+    return SE3TransformerEnergy(**{**_SMALL_IRREPS, **overrides})
+
+
+for _name, _factory, _flavour, _paper, _description in (
+    (
+        "egnn",
+        _egnn,
+        "GNN",
+        "Satorras, Hoogeboom & Welling 2021, E(n) equivariant graph neural networks",
+        "E(n)-equivariant message passing on distances, in plain torch: energy and forces",
+    ),
+    (
+        "tfn",
+        _tfn,
+        "GNN",
+        "Thomas et al. 2018 (Tensor field networks); Batzner et al. 2022 (NequIP)",
+        "e3nn interaction blocks: spherical harmonics, radial MLP, tensor products, gates",
+    ),
+    (
+        "se3_transformer",
+        _se3_transformer,
+        "Transformer",
+        "Fuchs, Worrall, Fischer & Welling 2020, SE(3)-Transformers",
+        "attention with invariant weights and tensor-product values on e3nn irreps",
+    ),
+):
+    register(
+        ModelCard(
+            name=_name,
+            domain="groups",
+            group="E(3): rotations, reflections, translations (and point permutations)",
+            flavour=_flavour,
+            paper=_paper,
+            factory=_factory,
+            example_factory=_point_clouds,
+            input_action=E3PointCloud(None),
+            output_action=EnergyForces(),
+            description=_description,
+        )
+    )

@@ -1,0 +1,374 @@
+"""Point clouds as graphs: edges, safe edge geometry, radial bases, and energy models.
+
+The E(3) models of the zoo (:mod:`~gdl_zoo.groups.egnn`,
+:mod:`~gdl_zoo.groups.tfn`, :mod:`~gdl_zoo.groups.se3_transformer`) share one
+input convention, that of PyTorch Geometric's batched point clouds::
+
+    positions (N, 3)   floating point, the points x_i ∈ R³ of all clouds
+    features  (N, F)   floating point, per-point features (e.g. one-hot species)
+    batch     (N,)     long, which cloud each point belongs to (None: one cloud)
+
+Edges ``j → i`` join points of the same cloud, all pairs (fully connected) or
+those closer than a cutoff; ``edge_index[0]`` holds the sources ``j`` and
+``edge_index[1]`` the targets ``i``.  Graph construction and every function of
+the positions here are torch operations, vectorised over the batch, and safe
+at coincident points: lengths and directions of zero vectors are zero with
+finite gradients, never NaN.
+
+:class:`AtomicEnergyModel` turns node energies into an invariant energy per
+cloud and the forces ``F = −∂E/∂x`` (Batzner et al. 2022, NequIP), which rotate
+with the cloud and ignore translations.
+
+Shapes:
+    N: points (atoms) over the whole batch.
+    B: point clouds (molecules) in the batch.
+    E: directed edges.
+    F: input features per point.
+    K: radial basis functions.
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+
+import torch
+from torch import nn
+
+from gdl_zoo._validation import check_floating, check_positive_int
+
+__all__ = [
+    "check_point_cloud",
+    "check_cutoff",
+    "random_point_clouds",
+    "radius_graph",
+    "edge_vectors",
+    "safe_norm",
+    "safe_unit",
+    "BesselBasis",
+    "polynomial_envelope",
+    "AtomicEnergyModel",
+]
+
+
+def check_point_cloud(
+    positions: torch.Tensor,
+    features: torch.Tensor,
+    batch: torch.Tensor | None,
+    num_features: int,
+    num_graphs: int | None = None,
+) -> tuple[torch.Tensor, int]:
+    """Validate a batched point cloud; return ``batch`` (zeros when ``None``) and ``B``.
+
+    Args:
+        positions: the points.
+        features: their features, ``num_features`` per point, same dtype as positions.
+        batch: cloud index of each point, or ``None`` for a single cloud.
+        num_features: ``F``.
+        num_graphs: ``B``; by default ``batch.max() + 1`` (``0`` for an empty
+            ``batch``, ``1`` when ``batch`` is ``None``).
+
+    Shapes:
+        positions: ``(N, 3)``; features: ``(N, F)``; batch: ``(N,)``.
+
+    Raises:
+        TypeError: non-tensors, non-floating positions/features, mismatched
+            dtypes, a non-integer ``batch``.
+        ValueError: wrong shapes, non-finite values, negative or too large
+            cloud indices.
+    """
+    check_floating(positions, "positions")
+    check_floating(features, "features")
+    if positions.dim() != 2 or positions.shape[1] != 3:
+        raise ValueError(f"positions: expected shape (N, 3), got {tuple(positions.shape)}")
+    n = positions.shape[0]
+    if features.dim() != 2 or features.shape != (n, num_features):
+        raise ValueError(
+            f"features: expected shape (N, F) = ({n}, {num_features}), got {tuple(features.shape)}"
+        )
+    if features.dtype != positions.dtype:
+        raise TypeError(
+            f"features: expected the dtype of positions ({positions.dtype}), got {features.dtype}"
+        )
+    if batch is None:
+        batch = torch.zeros(n, dtype=torch.long, device=positions.device)
+        default_graphs = 1
+    else:
+        if not isinstance(batch, torch.Tensor) or batch.dtype != torch.long:
+            got = batch.dtype if isinstance(batch, torch.Tensor) else type(batch).__name__
+            raise TypeError(f"batch: expected a torch.long tensor, got {got}")
+        if batch.shape != (n,):
+            raise ValueError(f"batch: expected shape (N,) = ({n},), got {tuple(batch.shape)}")
+        default_graphs = int(batch.max()) + 1 if n else 0
+        if n and int(batch.min()) < 0:
+            raise ValueError(f"batch: expected non-negative cloud indices, got {int(batch.min())}")
+    if num_graphs is None:
+        return batch, default_graphs
+    if isinstance(num_graphs, bool) or not isinstance(num_graphs, int) or num_graphs < 0:
+        raise ValueError(f"num_graphs: expected a non-negative integer, got {num_graphs!r}")
+    if num_graphs < default_graphs and n:
+        raise ValueError(
+            f"num_graphs: expected at least batch.max() + 1 = {default_graphs}, got {num_graphs}"
+        )
+    return batch, num_graphs
+
+
+def random_point_clouds(
+    batch_size: int,
+    dtype: torch.dtype = torch.float32,
+    generator: torch.Generator | None = None,
+    num_features: int = 4,
+    sizes: tuple[int, ...] = (5, 6, 7),
+    scale: float = 1.5,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A batch of random point clouds ``(positions, features, batch)``: example inputs.
+
+    Cloud ``b`` has ``sizes[b % len(sizes)]`` points with Gaussian coordinates
+    of standard deviation ``scale`` and Gaussian (invariant) features, so no
+    symmetry of the input hides an error from the harness.
+
+    Args:
+        batch_size: ``B``.
+        dtype: of positions and features.
+        generator: the random source (reproducible inputs).
+        num_features: ``F``.
+        sizes: points per cloud, cycled.
+        scale: spread of the coordinates.
+
+    Shapes:
+        output: ``positions (N, 3)``, ``features (N, F)``, ``batch (N,)``.
+    """
+    check_positive_int(batch_size, "batch_size")
+    counts = torch.tensor([sizes[b % len(sizes)] for b in range(batch_size)])
+    n = int(counts.sum())
+    positions = scale * torch.randn(n, 3, generator=generator, dtype=dtype)
+    features = torch.randn(n, num_features, generator=generator, dtype=dtype)
+    return positions, features, torch.repeat_interleave(torch.arange(batch_size), counts)
+
+
+def radius_graph(
+    positions: torch.Tensor, batch: torch.Tensor, cutoff: float | None = None
+) -> torch.Tensor:
+    """All edges ``j → i`` (``i ≠ j``) within one cloud and, if given, closer than ``cutoff``.
+
+    A dense, vectorised construction (an ``N × N`` mask, no Python loop, no
+    torch_cluster): ``|x_i − x_j| < cutoff`` is computed by direct differences
+    (``torch.cdist`` without the matrix-product shortcut, so it is accurate for
+    far-from-origin clouds) under ``no_grad``; the edges carry no gradient, the
+    geometry computed from them (:func:`edge_vectors`) does.  Memory is
+    ``O(N²)``: suited to molecules and batches of up to a few thousand points.
+
+    Args:
+        positions: the points.
+        batch: the cloud index of each point.
+        cutoff: the radius; ``None`` connects every pair of a cloud.
+
+    Shapes:
+        positions: ``(N, 3)``; batch: ``(N,)``; output ``edge_index``: ``(2, E)``,
+        rows (source ``j``, target ``i``), sorted by target.
+    """
+    with torch.no_grad():
+        mask = batch[:, None] == batch[None, :]
+        mask.fill_diagonal_(False)
+        if cutoff is not None and positions.shape[0]:
+            distances = torch.cdist(
+                positions, positions, compute_mode="donot_use_mm_for_euclid_dist"
+            )
+            mask &= distances < cutoff
+        target, source = mask.nonzero(as_tuple=True)
+    return torch.stack([source, target])
+
+
+def safe_norm(vectors: torch.Tensor) -> torch.Tensor:
+    """``|v|`` along the last axis, with the gradient ``0`` (not NaN) at ``v = 0``.
+
+    ``sqrt`` is evaluated only where ``|v|² > 0`` (the "double where" trick),
+    so coincident points neither produce NaN nor poison gradients.
+
+    Shapes:
+        vectors: ``(..., 3)``; output: ``(...)``.
+    """
+    squared = (vectors * vectors).sum(-1)
+    positive = squared > 0
+    return torch.where(positive, torch.sqrt(torch.where(positive, squared, 1.0)), 0.0)
+
+
+def safe_unit(vectors: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """``v / |v|``, and ``0`` for ``v = 0`` (finite values and gradients).
+
+    Shapes:
+        vectors: ``(..., 3)``; lengths: ``(...)`` from :func:`safe_norm`; output ``(..., 3)``.
+    """
+    return vectors / torch.where(lengths > 0, lengths, 1.0)[..., None]
+
+
+def edge_vectors(
+    positions: torch.Tensor, edge_index: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The relative positions ``r_ij = x_j − x_i`` of each edge ``j → i`` and their lengths.
+
+    Shapes:
+        positions: ``(N, 3)``; edge_index: ``(2, E)``; output: ``(E, 3)`` and ``(E,)``.
+    """
+    source, target = edge_index
+    vectors = positions[source] - positions[target]
+    return vectors, safe_norm(vectors)
+
+
+def polynomial_envelope(lengths: torch.Tensor, cutoff: float, p: int = 6) -> torch.Tensor:
+    """A smooth cutoff ``u(r)``: ``1`` at ``r = 0``, ``0`` with flat derivatives at the cutoff.
+
+    Klicpera, Groß & Günnemann, "Directional Message Passing for Molecular
+    Graphs" (DimeNet), ICLR 2020, Eq. 8; with ``d = r / r_c``::
+
+        u(d) = 1 − (p+1)(p+2)/2 · d^p + p(p+2) · d^{p+1} − p(p+1)/2 · d^{p+2}   (d < 1)
+        u(d) = 0                                                          (d ≥ 1)
+
+    Multiplying edge messages by ``u`` makes a model continuous when atoms cross the cutoff.
+
+    Shapes:
+        lengths: ``(E,)``; output: ``(E,)``.
+    """
+    d = lengths / cutoff
+    u = (
+        1.0
+        - (p + 1) * (p + 2) / 2 * d**p
+        + p * (p + 2) * d ** (p + 1)
+        - p * (p + 1) / 2 * d ** (p + 2)
+    )
+    return torch.where(d < 1, u, 0.0)
+
+
+def _sinc(x: torch.Tensor) -> torch.Tensor:
+    """``sin(πx)/(πx)`` with finite derivatives of every order at ``x = 0``.
+
+    ``torch.sinc`` is finite at ``0`` but its second derivative is NaN there,
+    which breaks training on forces (a gradient of a gradient) when points
+    coincide.  Below ``|x| = 1e-3`` the Taylor polynomial ``1 − (πx)²/6 + (πx)⁴/120``
+    (error < 1e-18) is used instead, on a "double where" so neither branch yields NaN.
+    """
+    small = x.abs() < 1e-3
+    y = torch.pi * torch.where(small, 1.0, x)
+    z2 = (torch.pi * torch.where(small, x, 0.0)) ** 2
+    return torch.where(small, 1.0 - z2 / 6.0 + z2 * z2 / 120.0, torch.sin(y) / y)
+
+
+class BesselBasis(nn.Module):
+    """The radial Bessel basis of DimeNet and NequIP, finite at ``r = 0``.
+
+    Klicpera et al., ICLR 2020, Eq. 7; Batzner et al. 2022::
+
+        B_n(r) = √(2/r_c) · sin(nπ r / r_c) / r,   n = 1 … K
+
+    evaluated as ``√(2/r_c) · (nπ/r_c) · sinc(n r / r_c)`` so that coincident
+    points (``r = 0``) give the finite limit and finite derivatives of every order.  Frequencies
+    ``nπ`` are fixed (not trained) so the basis is a pure function of ``r``.
+
+    Args:
+        num_basis: ``K``.
+        cutoff: ``r_c``.
+
+    Shapes:
+        lengths: ``(E,)``; output: ``(E, K)``.
+    """
+
+    def __init__(self, num_basis: int, cutoff: float):
+        super().__init__()
+        self.num_basis = check_positive_int(num_basis, "num_basis")
+        self.cutoff = check_cutoff(cutoff)
+        self.register_buffer("n", torch.arange(1, num_basis + 1, dtype=torch.float32))
+
+    def forward(self, lengths: torch.Tensor) -> torch.Tensor:
+        n = self.n.to(lengths.dtype)
+        scale = math.sqrt(2.0 / self.cutoff) * math.pi / self.cutoff
+        return scale * n * _sinc(n * lengths[:, None] / self.cutoff)
+
+    def extra_repr(self) -> str:
+        return f"num_basis={self.num_basis}, cutoff={self.cutoff}"
+
+
+def check_cutoff(cutoff: float | None, allow_none: bool = False) -> float | None:
+    """Require a positive cutoff radius (or ``None`` if ``allow_none``); return it as a float."""
+    if cutoff is None and allow_none:
+        return None
+    if isinstance(cutoff, bool) or not isinstance(cutoff, (int, float)) or not cutoff > 0:
+        expected = "a positive number or None" if allow_none else "a positive number"
+        raise ValueError(f"cutoff: expected {expected}, got {cutoff!r}")
+    return float(cutoff)
+
+
+class AtomicEnergyModel(nn.Module, abc.ABC):
+    """An invariant energy as a sum of atomic energies; forces as its negative gradient.
+
+    Behler & Parrinello, PRL 98, 146401 (2007); Batzner et al., "E(3)-equivariant
+    graph neural networks for data-efficient and accurate interatomic
+    potentials" (NequIP), Nat. Commun. 13, 2453 (2022)::
+
+        E_b = Σ_{i : batch_i = b} ε_i(x, f),      F_i = −∂(Σ_b E_b)/∂x_i
+
+    If every ``ε_i`` is E(3)-invariant, ``E`` is invariant and ``F`` rotates
+    with the cloud (``F(Qx + t) = F(x) Qᵀ``).  Forces are computed in
+    ``forward`` with ``torch.autograd.grad`` under ``torch.enable_grad()``, so
+    they exist even when the caller runs under ``torch.no_grad()`` (outputs are
+    then detached); ``create_graph`` is on in training mode (when gradients are
+    enabled) so that a force loss trains the parameters.
+
+    Subclasses implement :meth:`node_energies` on a graph built by
+    :func:`radius_graph` with :attr:`cutoff`.  ``forward(positions, features,
+    batch=None, num_graphs=None)`` returns one energy per cloud; ``num_graphs``
+    fixes ``B`` (clouds without points get energy ``0``).
+
+    Args:
+        in_features: ``F``, the feature width :meth:`forward` expects.
+        cutoff: the graph radius; ``None``: fully connected within each cloud.
+
+    Shapes:
+        positions: ``(N, 3)``; features: ``(N, F)``; batch: ``(N,)`` or ``None``.
+        output: ``(energy (B,), forces (N, 3))``.
+    """
+
+    def __init__(self, in_features: int, cutoff: float | None):
+        super().__init__()
+        self.in_features = check_positive_int(in_features, "in_features")
+        self.cutoff = check_cutoff(cutoff, allow_none=True)
+
+    @abc.abstractmethod
+    def node_energies(
+        self, positions: torch.Tensor, features: torch.Tensor, edge_index: torch.Tensor
+    ) -> torch.Tensor:
+        """The atomic energies ``ε_i``: ``(N, 3), (N, F), (2, E) -> (N,)``."""
+
+    def forward(
+        self,
+        positions: torch.Tensor,
+        features: torch.Tensor,
+        batch: torch.Tensor | None = None,
+        num_graphs: int | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        batch, num_graphs = check_point_cloud(
+            positions, features, batch, self.in_features, num_graphs
+        )
+        grad_enabled = torch.is_grad_enabled()
+        with torch.enable_grad():
+            if not positions.requires_grad:
+                positions = positions.detach().requires_grad_()
+            edge_index = radius_graph(positions, batch, self.cutoff)
+            node_energy = self.node_energies(positions, features, edge_index)
+            energy = node_energy.new_zeros(num_graphs).index_add(0, batch, node_energy)
+            if energy.requires_grad:
+                (gradient,) = torch.autograd.grad(
+                    energy.sum(),
+                    positions,
+                    create_graph=self.training and grad_enabled,
+                    allow_unused=True,
+                    materialize_grads=True,
+                )
+            else:  # no parameter and no position reaches the energy (e.g. frozen, no edges)
+                gradient = torch.zeros_like(positions)
+        forces = -gradient
+        if not grad_enabled:
+            return energy.detach(), forces.detach()
+        return energy, forces
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, cutoff={self.cutoff}"
