@@ -24,12 +24,26 @@ def test_import_is_light():
 
 def test_public_names_are_documented():
     import gdl_zoo.bench
+    import gdl_zoo.data
     import gdl_zoo.grids
+    import gdl_zoo.groups
     import gdl_zoo.symmetry
     import gdl_zoo.zoo
 
-    for module in (gdl_zoo.bench, gdl_zoo.grids, gdl_zoo.symmetry, gdl_zoo.zoo):
+    modules = (gdl_zoo.bench, gdl_zoo.data, gdl_zoo.grids, gdl_zoo.groups, gdl_zoo.symmetry)
+    for module in (*modules, gdl_zoo.zoo):
         for name in module.__all__:
             obj = getattr(module, name)
             if callable(obj):
                 assert obj.__doc__ and obj.__doc__.strip(), f"{module.__name__}.{name}"
+
+
+def test_groups_exports_resolve_lazily():
+    import gdl_zoo.groups
+
+    assert gdl_zoo.groups.P4CNN.__name__ == "P4CNN"
+    assert "SteerableCNN" in dir(gdl_zoo.groups)
+    import pytest
+
+    with pytest.raises(AttributeError, match="no attribute"):
+        gdl_zoo.groups.NoSuchLayer  # noqa: B018

@@ -1,5 +1,30 @@
-"""Datasets: loaders of standard raw layouts and seeded synthetic generators."""
+"""Datasets: loaders of standard raw layouts and seeded synthetic generators.
 
+Loaders read from a data root: the ``data_dir`` argument, else the
+``GDL_ZOO_DATA`` environment variable; nothing is downloaded.
+"""
+
+from gdl_zoo.data.extxyz import (
+    ELEMENTS,
+    Molecule,
+    MoleculeBatch,
+    collate_molecules,
+    parse_extxyz,
+    read_extxyz,
+)
+from gdl_zoo.data.mnist import MNIST_TEST_FILES, load_mnist_test, rotate_images, rotated_mnist
 from gdl_zoo.data.warped_sequences import warped_sequences
 
-__all__ = ["warped_sequences"]
+__all__ = [
+    "ELEMENTS",
+    "Molecule",
+    "MoleculeBatch",
+    "collate_molecules",
+    "parse_extxyz",
+    "read_extxyz",
+    "MNIST_TEST_FILES",
+    "load_mnist_test",
+    "rotate_images",
+    "rotated_mnist",
+    "warped_sequences",
+]

@@ -156,7 +156,13 @@ def _egnn(**overrides):
     return EGNNEnergy(**{"in_features": 4, "channels": 16, "num_layers": 3, **overrides})
 
 
-_SMALL_IRREPS = {"irreps_in": 4, "hidden_irreps": "8x0e + 4x1o + 2x2e", "num_layers": 2}
+_SMALL_IRREPS = {
+    "irreps_in": 4,
+    "hidden_irreps": "8x0e + 4x1o + 2x2e",
+    "num_layers": 2,
+    "radial_hidden": 16,
+    "cutoff": 4.0,
+}
 
 
 def _tfn(**overrides):
@@ -168,7 +174,7 @@ def _tfn(**overrides):
 def _se3_transformer(**overrides):
     from gdl_zoo.groups.se3_transformer import SE3TransformerEnergy
 
-    return SE3TransformerEnergy(**{**_SMALL_IRREPS, **overrides})
+    return SE3TransformerEnergy(**{**_SMALL_IRREPS, "irreps_key": "4x0e + 2x1o", **overrides})
 
 
 for _name, _factory, _flavour, _paper, _description in (
