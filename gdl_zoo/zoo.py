@@ -26,7 +26,13 @@ from gdl_zoo.symmetry.testing import EquivarianceReport, default_tolerance, equi
 __all__ = ["ModelCard", "register", "unregister", "get", "list_models", "close_matches"]
 
 #: The modules whose import registers the built-in cards, one per domain.
-DOMAIN_MODULES: tuple[str, ...] = ("gdl_zoo.grids.models", "gdl_zoo.groups.models")
+DOMAIN_MODULES: tuple[str, ...] = (
+    "gdl_zoo.grids.models",
+    "gdl_zoo.groups.models",
+    "gdl_zoo.graphs.models",
+    "gdl_zoo.meshes.models",
+    "gdl_zoo.weightspace.models",
+)
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _REGISTRY: dict[str, ModelCard] = {}

@@ -37,6 +37,9 @@ SUITE_MODULES: tuple[str, ...] = (
     "gdl_zoo.bench.symmetry",
     "gdl_zoo.grids.bench",
     "gdl_zoo.groups.bench",
+    "gdl_zoo.graphs.bench",
+    "gdl_zoo.meshes.bench",
+    "gdl_zoo.weightspace.bench",
 )
 
 KINDS = ("symmetry", "speed", "accuracy")

@@ -1,0 +1,1 @@
+"""Graphs and sets, with node permutations: Deep Sets, GNN flavours, gated graph RNN, graph Transformer."""

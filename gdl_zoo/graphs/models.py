@@ -1,0 +1,5 @@
+"""The graphs domain's model cards."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,1 @@
+"""A network's weight space: output-space metrics, functionally invariant paths, hidden-unit permutations."""
