@@ -1,1 +1,4 @@
-"""Graphs and sets, with node permutations: Deep Sets, GNN flavours, gated graph RNN, graph Transformer."""
+"""Graphs and sets under node permutations.
+
+Deep Sets, the GNN flavours, gated graph RNN and graph Transformer.
+"""

@@ -1,1 +1,4 @@
-"""Triangle meshes as 2-manifolds: learnable edge-length metrics, intrinsic operators, mesh CNN and Transformer."""
+"""Triangle meshes as 2-manifolds.
+
+Learnable edge-length metrics, intrinsic operators, mesh CNN and Transformer.
+"""

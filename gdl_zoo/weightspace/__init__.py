@@ -1,1 +1,4 @@
-"""A network's weight space: output-space metrics, functionally invariant paths, hidden-unit permutations."""
+"""A network's weight space.
+
+Output-space metrics, functionally invariant paths, hidden-unit permutations.
+"""
