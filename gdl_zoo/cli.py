@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import math
 import os
 import sys
 from collections.abc import Sequence
@@ -52,7 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_bench = sub.add_parser("bench", help="run benchmark suites and write a report")
     p_bench.add_argument(
-        "--suite", action="append", default=None, metavar="NAME", help="run only NAME (repeatable)"
+        "--suite",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="run only NAME (repeatable; 'all', the default, runs every suite)",
     )
     p_bench.add_argument("--list", action="store_true", help="list the suites and exit")
     p_bench.add_argument(
@@ -173,7 +176,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     if args.device == "cuda" and not torch.cuda.is_available():
         return _error("--device cuda was asked for, but torch sees no CUDA device")
     try:
-        suites = [get_suite(n) for n in args.suite] if args.suite else list_suites()
+        names = args.suite or ["all"]
+        suites = list_suites() if "all" in names else [get_suite(n) for n in names]
         if args.models:
             _resolve_models(args.models)
     except (KeyError, LookupError) as error:
@@ -190,22 +194,34 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         models=tuple(args.models) if args.models else None,
     )
     run = run_suites(suites, context, progress=not args.no_progress)
-    json_path, md_path = write_report(run, args.out)
-    rows = []
-    for result in run.results:
-        if result.error is not None:
-            rows.append(
-                [result.suite.name, "suite failed", result.error.strip().splitlines()[-1], ""]
-            )
-        for rec in result.records:
-            value = "n/a" if not math.isfinite(rec.value) else f"{rec.value:.4g}"
-            check = {None: "", True: "pass", False: "FAIL"}[rec.passed]
-            rows.append(
-                [result.suite.name, f"{rec.name}: {rec.metric}", f"{value} {rec.unit}", check]
-            )
-    print(_table(rows, ["suite", "measurement", "value", "check"]))
-    print(f"wrote {json_path} and {md_path}")
+    report = write_report(run, args.out)
+    print(_table([_suite_summary(result) for result in run.results], _SUMMARY_HEADER))
+    print(
+        f"wrote {report.html} (with {report.markdown.name}, {report.json.name}, "
+        f"{len(report.figures)} figures)"
+    )
     return 0 if run.ok else 1
+
+
+_SUMMARY_HEADER = ["suite", "kind", "records", "checks", "seconds", "status"]
+
+
+def _suite_summary(result) -> list[str]:
+    """One row of the closing table: a suite, its size, its checks, its outcome."""
+    checks = [r.passed for r in result.records if r.passed is not None]
+    failed = checks.count(False)
+    if result.error is not None:
+        status = "FAILED: " + result.error.strip().splitlines()[-1][:60]
+    else:
+        status = f"{failed} check(s) FAILED" if failed else "ok"
+    return [
+        result.suite.name,
+        result.suite.kind,
+        str(len(result.records)),
+        f"{len(checks) - failed}/{len(checks)} pass" if checks else "",
+        f"{result.seconds:.1f}",
+        status,
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

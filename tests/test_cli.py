@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from gdl_zoo import zoo
+from gdl_zoo.bench.runner import SCHEMA_VERSION
+from gdl_zoo.bench.tables import format_value
 from gdl_zoo.cli import main
 
 PLUGIN_DIR = Path(__file__).parent / "plugins"
@@ -88,7 +90,7 @@ def test_bench_writes_json_and_markdown(tmp_path, capsys):
     )
     assert status == 0
     results = json.loads((tmp_path / "results.json").read_text())
-    assert results["ok"] is True and results["schema_version"] == 1
+    assert results["ok"] is True and results["schema_version"] == SCHEMA_VERSION
     (suite,) = results["suites"]
     assert suite["name"] == "symmetry" and suite["error"] is None
     assert {r["metric"] for r in suite["records"]} == {
@@ -97,7 +99,25 @@ def test_bench_writes_json_and_markdown(tmp_path, capsys):
     }
     report = (tmp_path / "report.md").read_text()
     for record in suite["records"]:
-        assert f"{record['value']:.4g}" in report or f"{record['value']:.3e}" in report
+        assert f"| {format_value(record['value'])} |" in report
+    assert (tmp_path / "equivariance.png").exists() and (tmp_path / "report.html").exists()
+    summary = capsys.readouterr().out
+    assert "symmetry" in summary and "2/2 pass" in summary
+
+
+def test_bench_exits_one_when_a_symmetry_check_fails(tmp_path, capsys, monkeypatch):
+    monkeypatch.syspath_prepend(str(PLUGIN_DIR))
+    argv = ["--plugin", "broken_zoo_plugin", "bench", "--suite", "symmetry", "--no-progress"]
+    try:
+        status = main([*argv, "--models", "broken_zero_padded", "cnn", "--out", str(tmp_path)])
+    finally:
+        zoo.unregister("broken_zero_padded")
+        sys.modules.pop("broken_zoo_plugin", None)
+    assert status == 1
+    assert "check(s) FAILED" in capsys.readouterr().out
+    results = json.loads((tmp_path / "results.json").read_text())
+    passed = {(r["name"], r["passed"]) for r in results["suites"][0]["records"]}
+    assert passed == {("broken_zero_padded", False), ("cnn", True)}
 
 
 def test_bench_unknown_suite(tmp_path, capsys):

@@ -1,9 +1,10 @@
-"""Run benchmark suites independently and write ``results.json`` and ``report.md``."""
+"""Run benchmark suites independently and write their report (JSON, Markdown, HTML, PNGs)."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
+import importlib.metadata
 import json
 import math
 import os
@@ -18,11 +19,30 @@ import torch
 from tqdm.auto import tqdm
 
 import gdl_zoo
+from gdl_zoo.bench.html_report import to_html
+from gdl_zoo.bench.plots import Figure, write_figures
 from gdl_zoo.bench.suites import BenchContext, Record, Suite
+from gdl_zoo.bench.tables import to_markdown
 
-__all__ = ["SuiteResult", "BenchRun", "run_suites", "write_report", "machine_info"]
+__all__ = [
+    "SuiteResult",
+    "BenchRun",
+    "ReportFiles",
+    "run_suites",
+    "machine_info",
+    "to_json",
+    "RESULTS_SCHEMA_PATH",
+    "SCHEMA_VERSION",
+    "write_report",
+]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+#: The JSON Schema (draft 2020-12) that every ``results.json`` satisfies.
+RESULTS_SCHEMA_PATH = Path(__file__).with_name("results.schema.json")
+
+#: Libraries whose installed versions a report names (read from metadata, never imported).
+LIBRARIES = ("torch", "torch_geometric", "e3nn", "escnn", "numpy", "scipy", "trimesh")
 
 
 @dataclass(frozen=True)
@@ -89,8 +109,17 @@ def machine_info() -> dict[str, object]:
         "gdl_zoo": gdl_zoo.__version__,
         "torch_threads": torch.get_num_threads(),
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "libraries": {name: _version(name) for name in LIBRARIES},
     }
     return info
+
+
+def _version(distribution: str) -> str | None:
+    """The installed version of ``distribution``, ``None`` when it is not installed."""
+    try:
+        return importlib.metadata.version(distribution.replace("_", "-"))
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def _json_value(value):
@@ -105,7 +134,7 @@ def _json_value(value):
 
 
 def to_json(run: BenchRun) -> dict:
-    """The documented ``results.json`` object (see ``docs``/README for the schema)."""
+    """The ``results.json`` object of ``run``, valid against :data:`RESULTS_SCHEMA_PATH`."""
     context = dataclasses.asdict(run.context)
     context["data_dir"] = None if run.context.data_dir is None else str(run.context.data_dir)
     return {
@@ -119,6 +148,7 @@ def to_json(run: BenchRun) -> dict:
                 "name": r.suite.name,
                 "domain": r.suite.domain,
                 "kind": r.suite.kind,
+                "description": r.suite.description,
                 "seconds": r.seconds,
                 "error": r.error,
                 "records": [_json_value(dataclasses.asdict(rec)) for rec in r.records],
@@ -128,47 +158,36 @@ def to_json(run: BenchRun) -> dict:
     }
 
 
-def _format(value: float) -> str:
-    if not math.isfinite(value):
-        return "n/a"
-    if value == 0 or 1e-3 <= abs(value) < 1e5:
-        return f"{value:.4g}"
-    return f"{value:.3e}"
+@dataclass(frozen=True)
+class ReportFiles:
+    """Where :func:`write_report` put a run's report.
+
+    Attributes:
+        json: ``results.json``, the source of everything else.
+        markdown: ``report.md`` (tables, figures linked).
+        html: ``report.html`` (tables, figures embedded; self-contained).
+        figures: the PNGs drawn from the records.
+    """
+
+    json: Path
+    markdown: Path
+    html: Path
+    figures: tuple[Figure, ...]
 
 
-def to_markdown(run: BenchRun) -> str:
-    """A Markdown report: one table per suite, failures first-class."""
-    lines = [f"# gdl-zoo bench ({run.started})", ""]
-    machine = machine_info()
-    lines.append(
-        f"Machine: {machine['platform']}, {machine['cpu_count']} CPUs, torch {machine['torch']}, "
-        f"gdl_zoo {machine['gdl_zoo']}; seed {run.context.seed}, repeat {run.context.repeat}, "
-        f"device {run.context.device}, quick {run.context.quick}."
-    )
-    lines.append("")
-    for r in run.results:
-        lines += [f"## {r.suite.name} ({r.suite.kind}, {r.seconds:.1f} s)", ""]
-        if r.suite.description:
-            lines += [r.suite.description, ""]
-        if r.error is not None:
-            last = r.error.strip().splitlines()[-1]
-            lines += [f"**Suite failed:** `{last}`", ""]
-            continue
-        lines += ["| name | metric | value | unit | check |", "|---|---|---|---|---|"]
-        for rec in r.records:
-            check = {None: "", True: "pass", False: "**FAIL**"}[rec.passed]
-            lines.append(
-                f"| {rec.name} | {rec.metric} | {_format(rec.value)} | {rec.unit} | {check} |"
-            )
-        lines.append("")
-    return "\n".join(lines)
+def write_report(run: BenchRun, out: Path) -> ReportFiles:
+    """Write ``results.json``, the PNG figures, ``report.md`` and ``report.html`` into ``out``.
 
-
-def write_report(run: BenchRun, out: Path) -> tuple[Path, Path]:
-    """Write ``results.json`` and ``report.md`` into ``out`` (created if missing)."""
+    The figures and both reports are rendered from the JSON object that is
+    written, so they cannot disagree with it.
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    json_path, md_path = out / "results.json", out / "report.md"
-    json_path.write_text(json.dumps(to_json(run), indent=2, allow_nan=False) + "\n")
-    md_path.write_text(to_markdown(run) + "\n")
-    return json_path, md_path
+    data = to_json(run)
+    json_path = out / "results.json"
+    json_path.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n")
+    figures = tuple(write_figures(data, out))
+    md_path, html_path = out / "report.md", out / "report.html"
+    md_path.write_text(to_markdown(data, list(figures)) + "\n")
+    html_path.write_text(to_html(data, list(figures), out))
+    return ReportFiles(json_path, md_path, html_path, figures)

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from gdl_zoo.bench.runner import run_suites, to_markdown, write_report
+from gdl_zoo.bench.runner import run_suites, to_json, write_report
 from gdl_zoo.bench.suites import (
     BenchContext,
     Record,
@@ -16,6 +16,7 @@ from gdl_zoo.bench.suites import (
     register_suite,
     time_callable,
 )
+from gdl_zoo.bench.tables import to_markdown
 
 
 def _suite(name, run, kind="speed"):
@@ -33,10 +34,11 @@ def test_failing_suite_is_reported_and_others_continue(tmp_path):
     assert not run.ok
     assert "deliberate failure" in run.results[0].error
     assert run.results[1].records[0].value == 0.5
-    json_path, md_path = write_report(run, tmp_path / "out")
-    data = json.loads(json_path.read_text())
+    report = write_report(run, tmp_path / "out")
+    data = json.loads(report.json.read_text())
     assert data["suites"][1]["records"][0]["details"]["nan"] is None
-    assert "Suite failed" in md_path.read_text()
+    assert "Suite failed" in report.markdown.read_text()
+    assert "deliberate failure" in report.html.read_text()
 
 
 def test_failed_check_makes_the_run_not_ok():
@@ -45,7 +47,7 @@ def test_failed_check_makes_the_run_not_ok():
 
     run = run_suites([_suite("t.check", check, kind="symmetry")], BenchContext(), False)
     assert not run.ok
-    assert "**FAIL**" in to_markdown(run)
+    assert "**FAIL**" in to_markdown(to_json(run))
 
 
 def test_suite_registry_and_lookup():
