@@ -13,6 +13,7 @@ from gdl_zoo.data.extxyz import (
     read_extxyz,
 )
 from gdl_zoo.data.mnist import MNIST_TEST_FILES, load_mnist_test, rotate_images, rotated_mnist
+from gdl_zoo.data.samples import SAMPLE_ROOT, acac_sample_dir, load_mnist_sample
 from gdl_zoo.data.warped_sequences import warped_sequences
 
 __all__ = [
@@ -26,5 +27,8 @@ __all__ = [
     "load_mnist_test",
     "rotate_images",
     "rotated_mnist",
+    "SAMPLE_ROOT",
+    "acac_sample_dir",
+    "load_mnist_sample",
     "warped_sequences",
 ]

@@ -8,10 +8,10 @@ from torch import nn
 
 from gdl_zoo.bench.suites import BenchContext, Record, Suite, register_suite
 from gdl_zoo.groups.bench_e3 import molecule_regression
-from gdl_zoo.groups.bench_gcnn import gconv_speed, rotated_mnist_accuracy
+from gdl_zoo.groups.bench_gcnn import gconv_speed, rotated_mnist_accuracy, rotation_curve
 from gdl_zoo.groups.bench_steerable import basis_build_time
 
-__all__ = ["rotated_mnist_with_steerable"]
+__all__ = ["rotated_mnist_with_steerable", "rotation_curve_with_steerable"]
 
 
 def _steerable_cnn() -> nn.Module:
@@ -24,6 +24,12 @@ def rotated_mnist_with_steerable(context: BenchContext) -> list[Record]:
     """:func:`rotated_mnist_accuracy` with the C8 steerable CNN added when escnn is installed."""
     extra = {"steerable_cnn": _steerable_cnn} if importlib.util.find_spec("escnn") else None
     return rotated_mnist_accuracy(context, extra)
+
+
+def rotation_curve_with_steerable(context: BenchContext) -> list[Record]:
+    """:func:`rotation_curve` with the C8 steerable CNN added when escnn is installed."""
+    extra = {"steerable_cnn": _steerable_cnn} if importlib.util.find_spec("escnn") else None
+    return rotation_curve(context, extra)
 
 
 register_suite(
@@ -43,6 +49,16 @@ register_suite(
         kind="accuracy",
         run=rotated_mnist_with_steerable,
         description="test error on randomly rotated MNIST: CNN vs Z2CNN vs P4CNN vs steerable",
+    )
+)
+
+register_suite(
+    Suite(
+        name="groups.rotation_curve",
+        domain="groups",
+        kind="accuracy",
+        run=rotation_curve_with_steerable,
+        description="trained upright, tested rotated: accuracy vs angle, CNN vs P4CNN vs steerable",
     )
 )
 

@@ -10,7 +10,12 @@ from torch import nn
 
 from gdl_zoo.bench.suites import BenchContext, Record
 from gdl_zoo.groups import bench_gcnn
-from gdl_zoo.groups.bench_gcnn import gconv_speed, rotated_mnist_accuracy
+from gdl_zoo.groups.bench_gcnn import (
+    CURVE_ANGLES,
+    gconv_speed,
+    rotated_mnist_accuracy,
+    rotation_curve,
+)
 
 DATA = os.environ.get("GDL_ZOO_DATA")
 HAVE_MNIST = DATA is not None and (Path(DATA) / "mnist").is_dir()
@@ -53,14 +58,35 @@ def test_speed_without_escnn_skips_its_records(monkeypatch):
     assert all(math.isnan(r.value) and "pip install" in r.details["skipped"] for r in skipped)
 
 
-def test_accuracy_skips_without_data():
-    (record,) = rotated_mnist_accuracy(BenchContext(quick=True, data_dir=None))
+@pytest.mark.parametrize("suite", [rotated_mnist_accuracy, rotation_curve])
+def test_full_runs_skip_without_data(suite, tmp_path):
+    (record,) = suite(BenchContext(quick=False, data_dir=None))
     assert math.isnan(record.value) and "GDL_ZOO_DATA" in record.details["skipped"]
-
-
-def test_accuracy_skips_when_mnist_is_missing(tmp_path):
-    (record,) = rotated_mnist_accuracy(BenchContext(quick=True, data_dir=tmp_path))
+    (record,) = suite(BenchContext(quick=False, data_dir=tmp_path))
     assert math.isnan(record.value) and str(tmp_path) in record.details["skipped"]
+
+
+def test_quick_runs_fall_back_to_the_embedded_sample():
+    context = BenchContext(quick=True, data_dir=None)
+    records = rotated_mnist_accuracy(
+        context, {"linear": _Linear}, epochs=1, train_size=32, test_size=16
+    )
+    assert len(records) == 4 and all(0.0 <= r.value <= 100.0 for r in records)
+    assert all("embedded sample" in r.details["data"] for r in records)
+
+
+def test_rotation_curve_of_p4cnn_repeats_every_quarter_turn():
+    context = BenchContext(quick=True, data_dir=None)
+    records = rotation_curve(context, {"linear": _Linear}, epochs=1, train_size=64, test_size=48)
+    assert [r.name for r in records] == ["cnn", "p4cnn", "linear"]
+    for record in records:
+        curve = record.details["curve"]
+        assert curve["x"] == list(CURVE_ANGLES) and len(curve["y"]) == len(CURVE_ANGLES)
+        assert record.value == pytest.approx(sum(curve["y"]) / len(curve["y"]))
+    p4 = dict(zip(CURVE_ANGLES, records[1].details["curve"]["y"]))
+    assert p4[0] == p4[90] == p4[180] and p4[15] == p4[105] and p4[45] == p4[135]
+    linear = dict(zip(CURVE_ANGLES, records[2].details["curve"]["y"]))
+    assert linear[0] != linear[90]  # negative control: no quarter-turn invariance
 
 
 class _Linear(nn.Module):
@@ -96,7 +122,7 @@ def test_tiny_accuracy_run_is_well_formed():
     "kwargs, match",
     [
         ({"epochs": 0}, "epochs: expected a positive integer, got 0"),
-        ({"train_size": 9000, "test_size": 2000}, "at most the 10000"),
+        ({"train_size": 2400, "test_size": 200}, "at most the 2500"),
         ({"extra_models": {"p4cnn": _Linear}}, "expected a new name, got 'p4cnn'"),
     ],
 )
