@@ -55,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=None,
         metavar="NAME",
-        help="run only NAME (repeatable; 'all', the default, runs every suite)",
+        help="run NAME (repeatable); 'all' runs every suite, the default (with --quick: "
+        "every suite of the quick run)",
     )
     p_bench.add_argument("--list", action="store_true", help="list the suites and exit")
     p_bench.add_argument(
@@ -165,19 +166,21 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 def _cmd_bench(args: argparse.Namespace) -> int:
     from gdl_zoo.bench.runner import run_suites, write_report
-    from gdl_zoo.bench.suites import BenchContext, get_suite, list_suites
+    from gdl_zoo.bench.suites import BenchContext, list_suites, select_suites
 
     if args.list:
-        rows = [[s.name, s.domain, s.kind, s.description] for s in list_suites()]
-        print(_table(rows, ["suite", "domain", "kind", "description"]))
+        rows = [
+            [s.name, s.domain, s.kind, "yes" if s.in_quick_run else "no", s.description]
+            for s in list_suites()
+        ]
+        print(_table(rows, ["suite", "domain", "kind", "quick run", "description"]))
         return 0
     if args.repeat < 1:
         return _error(f"--repeat must be at least 1, got {args.repeat}")
     if args.device == "cuda" and not torch.cuda.is_available():
         return _error("--device cuda was asked for, but torch sees no CUDA device")
     try:
-        names = args.suite or ["all"]
-        suites = list_suites() if "all" in names else [get_suite(n) for n in names]
+        suites = select_suites(args.suite, args.quick)
         if args.models:
             _resolve_models(args.models)
     except (KeyError, LookupError) as error:

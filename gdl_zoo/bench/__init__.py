@@ -9,6 +9,7 @@ from gdl_zoo.bench.suites import (
     list_suites,
     ratio,
     register_suite,
+    select_suites,
     time_callable,
 )
 
@@ -21,5 +22,6 @@ __all__ = [
     "list_suites",
     "ratio",
     "register_suite",
+    "select_suites",
     "time_callable",
 ]

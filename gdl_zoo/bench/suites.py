@@ -13,7 +13,7 @@ import importlib
 import math
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ __all__ = [
     "register_suite",
     "list_suites",
     "get_suite",
+    "select_suites",
     "time_callable",
     "ratio",
 ]
@@ -102,6 +103,9 @@ class Suite:
         kind: one of ``symmetry``, ``speed``, ``accuracy``.
         run: ``run(context) -> list[Record]``.
         description: one sentence.
+        in_quick_run: whether ``gdl-zoo bench --quick`` runs it when no suite is
+            named (``False`` for suites whose point another quick suite already
+            makes, to keep the quick run within its few minutes).
     """
 
     name: str
@@ -109,6 +113,7 @@ class Suite:
     kind: str
     run: Callable[[BenchContext], list[Record]] = field(repr=False)
     description: str = ""
+    in_quick_run: bool = True
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -128,6 +133,25 @@ def list_suites() -> list[Suite]:
     for module in SUITE_MODULES:
         importlib.import_module(module)
     return sorted(_SUITES.values(), key=lambda s: s.name)
+
+
+def select_suites(names: Sequence[str] | None, quick: bool) -> list[Suite]:
+    """The suites a run executes.
+
+    Args:
+        names: suite names, ``"all"`` for every suite; ``None`` or empty means
+            every suite, except that a quick run then keeps only the suites
+            marked :attr:`Suite.in_quick_run`.
+        quick: whether the run is quick.
+
+    Raises:
+        KeyError: an unknown name (with close matches).
+    """
+    if not names:
+        return [s for s in list_suites() if s.in_quick_run or not quick]
+    if "all" in names:
+        return list_suites()
+    return [get_suite(name) for name in names]
 
 
 def get_suite(name: str) -> Suite:

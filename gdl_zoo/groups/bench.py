@@ -49,6 +49,7 @@ register_suite(
         kind="accuracy",
         run=rotated_mnist_with_steerable,
         description="test error on randomly rotated MNIST: CNN vs Z2CNN vs P4CNN vs steerable",
+        in_quick_run=False,
     )
 )
 
@@ -69,6 +70,7 @@ register_suite(
         kind="speed",
         run=basis_build_time,
         description="escnn basis build time, with and without the opt-in on-disk basis cache",
+        in_quick_run=False,
     )
 )
 

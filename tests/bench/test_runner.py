@@ -14,6 +14,7 @@ from gdl_zoo.bench.suites import (
     list_suites,
     ratio,
     register_suite,
+    select_suites,
     time_callable,
 )
 from gdl_zoo.bench.tables import to_markdown
@@ -60,6 +61,18 @@ def test_suite_registry_and_lookup():
         register_suite(get_suite("symmetry"))
     with pytest.raises(ValueError, match="kind"):
         Suite(name="x", domain="d", kind="vibes", run=lambda c: [])
+
+
+def test_select_suites_quick_run_and_all():
+    quick = {s.name for s in select_suites(None, quick=True)}
+    full = {s.name for s in select_suites([], quick=False)}
+    assert "groups.rotated_mnist" in full and "groups.rotated_mnist" not in quick
+    assert quick < full and {s.name for s in select_suites(["all"], quick=True)} == full
+    assert [s.name for s in select_suites(["groups.rotated_mnist"], True)] == [
+        "groups.rotated_mnist"
+    ]
+    with pytest.raises(KeyError, match="did you mean"):
+        select_suites(["grids.sped"], quick=False)
 
 
 def test_time_callable_and_ratio():
