@@ -36,6 +36,8 @@ _EXPORTS: dict[str, str] = {
     "EGNN": "egnn",
     "EGNNEnergy": "egnn",
     "EGNNLayer": "egnn",
+    "IrrepsGraphNetwork": "tfn",
+    "ScalarHeadEnergy": "tfn",
     "TFN": "tfn",
     "TFNEnergy": "tfn",
     "SE3Transformer": "se3_transformer",

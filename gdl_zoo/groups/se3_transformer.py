@@ -42,13 +42,12 @@ from torch.nn import functional as F
 
 from gdl_zoo._validation import check_positive_int
 from gdl_zoo.groups.irreps import EdgeTensorProduct, gate_for
-from gdl_zoo.groups.point_graphs import (
-    AtomicEnergyModel,
-    check_cutoff,
-    check_point_cloud,
-    radius_graph,
+from gdl_zoo.groups.tfn import (
+    IrrepsGraphNetwork,
+    ScalarHeadEnergy,
+    as_irreps,
+    scalar_channels,
 )
-from gdl_zoo.groups.tfn import EdgeEmbedding, as_irreps
 
 __all__ = ["neighbour_softmax", "EquivariantAttention", "SE3Transformer", "SE3TransformerEnergy"]
 
@@ -205,7 +204,7 @@ class EquivariantAttention(nn.Module):
         return f"{self.irreps_in} -> {self.irreps_out}, num_heads={self.num_heads}"
 
 
-class SE3Transformer(nn.Module):
+class SE3Transformer(IrrepsGraphNetwork):
     """An SE(3)-Transformer of equivariant attention layers: irreps features in and out.
 
     Fuchs et al., NeurIPS 2020::
@@ -245,23 +244,10 @@ class SE3Transformer(nn.Module):
         cutoff: float = 5.0,
         radial_hidden: int = 32,
     ):
-        super().__init__()
-        self.irreps_in = as_irreps(irreps_in, "irreps_in")
-        self.irreps_out = as_irreps(irreps_out, "irreps_out")
-        hidden = as_irreps(hidden_irreps, "hidden_irreps")
+        super().__init__(irreps_in, irreps_out, hidden_irreps, lmax, num_basis, cutoff)
         key = as_irreps(irreps_key, "irreps_key")
-        if o3.Irrep("0e") not in hidden:
-            raise ValueError(f"hidden_irreps: expected at least one 0e scalar, got {hidden}")
         check_positive_int(num_layers, "num_layers")
-        self.cutoff = check_cutoff(cutoff)
-        self.edge_embedding = EdgeEmbedding(lmax, num_basis, self.cutoff)
-        embedded = o3.Irreps([(mul, ir) for mul, ir in hidden if ir in self.irreps_in])
-        if not embedded:
-            raise ValueError(
-                f"irreps_in: expected an irrep that hidden_irreps {hidden} contains, "
-                f"got {self.irreps_in}"
-            )
-        self.embed = o3.Linear(self.irreps_in, embedded)
+        hidden, embedded = self.irreps_hidden, self.embed.irreps_out
         layers, irreps = [], embedded
         for k in range(num_layers):
             last = k == num_layers - 1
@@ -290,20 +276,8 @@ class SE3Transformer(nn.Module):
             h = layer(h, sh, radial, envelope, edge_index)
         return h
 
-    def forward(
-        self,
-        positions: torch.Tensor,
-        features: torch.Tensor,
-        batch: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        batch, _ = check_point_cloud(positions, features, batch, self.irreps_in.dim)
-        return self.propagate(positions, features, radius_graph(positions, batch, self.cutoff))
 
-    def extra_repr(self) -> str:
-        return f"irreps_in={self.irreps_in}, irreps_out={self.irreps_out}, cutoff={self.cutoff}"
-
-
-class SE3TransformerEnergy(AtomicEnergyModel):
+class SE3TransformerEnergy(ScalarHeadEnergy):
     """An SE(3)-Transformer potential: invariant scalars, atomic energies, forces by autograd.
 
     Fuchs et al., NeurIPS 2020 (the network); Batzner et al. 2022 (energy and forces)::
@@ -313,8 +287,8 @@ class SE3TransformerEnergy(AtomicEnergyModel):
 
     Args:
         irreps_in: irreps of the input features, or ``F`` invariant scalars (one-hot species).
-        hidden_irreps, irreps_key, num_heads, num_layers, lmax, num_basis, cutoff,
-        radial_hidden: as in :class:`SE3Transformer`.
+        hidden_irreps, irreps_key, num_heads, num_layers, lmax, num_basis, cutoff, radial_hidden:
+            as in :class:`SE3Transformer`.
 
     Shapes:
         positions: ``(N, 3)``; features: ``(N, irreps_in.dim)``; batch: ``(N,)`` or ``None``.
@@ -333,28 +307,18 @@ class SE3TransformerEnergy(AtomicEnergyModel):
         cutoff: float = 5.0,
         radial_hidden: int = 32,
     ):
-        irreps_in = as_irreps(irreps_in, "irreps_in")
-        super().__init__(irreps_in.dim, check_cutoff(cutoff))
-        channels = as_irreps(hidden_irreps, "hidden_irreps").count("0e")
-        if channels == 0:
-            raise ValueError(
-                f"hidden_irreps: expected at least one 0e scalar, got {hidden_irreps!r}"
+        channels = scalar_channels(hidden_irreps)
+        super().__init__(
+            SE3Transformer(
+                irreps_in,
+                channels,
+                hidden_irreps,
+                irreps_key,
+                num_heads,
+                num_layers,
+                lmax,
+                num_basis,
+                cutoff,
+                radial_hidden,
             )
-        self.transformer = SE3Transformer(
-            irreps_in,
-            channels,
-            hidden_irreps,
-            irreps_key,
-            num_heads,
-            num_layers,
-            lmax,
-            num_basis,
-            cutoff,
-            radial_hidden,
         )
-        self.head = nn.Sequential(nn.Linear(channels, channels), nn.SiLU(), nn.Linear(channels, 1))
-
-    def node_energies(
-        self, positions: torch.Tensor, features: torch.Tensor, edge_index: torch.Tensor
-    ) -> torch.Tensor:
-        return self.head(self.transformer.propagate(positions, features, edge_index)).squeeze(-1)

@@ -32,6 +32,7 @@ Shapes:
 
 from __future__ import annotations
 
+import abc
 import math
 
 import torch
@@ -53,7 +54,16 @@ from gdl_zoo.groups.point_graphs import (
     safe_unit,
 )
 
-__all__ = ["as_irreps", "EdgeEmbedding", "InteractionBlock", "TFN", "TFNEnergy"]
+__all__ = [
+    "as_irreps",
+    "scalar_channels",
+    "EdgeEmbedding",
+    "InteractionBlock",
+    "IrrepsGraphNetwork",
+    "ScalarHeadEnergy",
+    "TFN",
+    "TFNEnergy",
+]
 
 
 def as_irreps(irreps: str | int | o3.Irreps, name: str) -> o3.Irreps:
@@ -180,7 +190,116 @@ class InteractionBlock(nn.Module):
         return f"{self.irreps_in} -> {self.irreps_out}"
 
 
-class TFN(nn.Module):
+class IrrepsGraphNetwork(nn.Module, abc.ABC):
+    """Base of the e3nn networks on radius graphs: irreps in, irreps out, one embedding.
+
+    Holds what :class:`TFN` and :class:`~gdl_zoo.groups.se3_transformer.SE3Transformer`
+    share: input/output irreps, the edge embedding (spherical harmonics and
+    Bessel radial basis, :class:`EdgeEmbedding`), the linear embedding of the
+    input features into the irreps of ``hidden_irreps`` that they contain, and
+    ``forward`` (validate, build the radius graph, :meth:`propagate`).
+
+    Args:
+        irreps_in: irreps of the input features, or ``F`` invariant scalars.
+        irreps_out: irreps of the output features (or an integer of scalars).
+        hidden_irreps: irreps of the hidden features; must contain ``0e``.
+        lmax: the highest degree of the spherical harmonics.
+        num_basis: ``K`` Bessel functions.
+        cutoff: the graph radius ``r_c``.
+
+    Shapes:
+        positions: ``(N, 3)``; features: ``(N, irreps_in.dim)``; batch: ``(N,)`` or ``None``.
+        output: ``(N, irreps_out.dim)``.
+    """
+
+    def __init__(
+        self,
+        irreps_in: str | int,
+        irreps_out: str | int,
+        hidden_irreps: str,
+        lmax: int,
+        num_basis: int,
+        cutoff: float,
+    ):
+        super().__init__()
+        self.irreps_in = as_irreps(irreps_in, "irreps_in")
+        self.irreps_out = as_irreps(irreps_out, "irreps_out")
+        self.irreps_hidden = as_irreps(hidden_irreps, "hidden_irreps")
+        if o3.Irrep("0e") not in self.irreps_hidden:
+            raise ValueError(
+                f"hidden_irreps: expected at least one 0e scalar, got {self.irreps_hidden}"
+            )
+        self.cutoff = check_cutoff(cutoff)
+        self.edge_embedding = EdgeEmbedding(lmax, num_basis, self.cutoff)
+        embedded = o3.Irreps([(mul, ir) for mul, ir in self.irreps_hidden if ir in self.irreps_in])
+        if not embedded:
+            raise ValueError(
+                f"irreps_in: expected an irrep that hidden_irreps {self.irreps_hidden} "
+                f"contains, got {self.irreps_in}"
+            )
+        self.embed = o3.Linear(self.irreps_in, embedded)
+
+    @abc.abstractmethod
+    def propagate(
+        self, positions: torch.Tensor, features: torch.Tensor, edge_index: torch.Tensor
+    ) -> torch.Tensor:
+        """The layers on a given graph, without validation: ``(N, 3), (N, F), (2, E) -> (N, ·)``."""
+
+    def forward(
+        self,
+        positions: torch.Tensor,
+        features: torch.Tensor,
+        batch: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        batch, _ = check_point_cloud(positions, features, batch, self.irreps_in.dim)
+        return self.propagate(positions, features, radius_graph(positions, batch, self.cutoff))
+
+    def extra_repr(self) -> str:
+        return f"irreps_in={self.irreps_in}, irreps_out={self.irreps_out}, cutoff={self.cutoff}"
+
+
+class ScalarHeadEnergy(AtomicEnergyModel):
+    """Atomic energies from the invariant output scalars of an irreps graph network.
+
+    Batzner et al. 2022 (NequIP)::
+
+        s = backbone(x, f) ∈ R^{C}   (C scalars, 0e)
+        ε_i = MLP(s_i),   E_b = Σ_{i∈b} ε_i,   F = −∂E/∂x
+
+    Args:
+        backbone: an :class:`IrrepsGraphNetwork` whose ``irreps_out`` are ``C``
+            scalars ``Cx0e``.
+
+    Shapes:
+        positions: ``(N, 3)``; features: ``(N, irreps_in.dim)``; batch: ``(N,)`` or ``None``.
+        output: ``(energy (B,), forces (N, 3))``.
+    """
+
+    def __init__(self, backbone: IrrepsGraphNetwork):
+        if backbone.irreps_out != o3.Irreps(f"{backbone.irreps_out.dim}x0e"):
+            raise ValueError(
+                f"backbone: expected scalar output irreps Cx0e, got {backbone.irreps_out}"
+            )
+        super().__init__(backbone.irreps_in.dim, backbone.cutoff)
+        channels = backbone.irreps_out.dim
+        self.backbone = backbone
+        self.head = nn.Sequential(nn.Linear(channels, channels), nn.SiLU(), nn.Linear(channels, 1))
+
+    def node_energies(
+        self, positions: torch.Tensor, features: torch.Tensor, edge_index: torch.Tensor
+    ) -> torch.Tensor:
+        return self.head(self.backbone.propagate(positions, features, edge_index)).squeeze(-1)
+
+
+def scalar_channels(hidden_irreps: str) -> int:
+    """``C``, the multiplicity of ``0e`` in ``hidden_irreps`` (at least one)."""
+    channels = as_irreps(hidden_irreps, "hidden_irreps").count("0e")
+    if channels == 0:
+        raise ValueError(f"hidden_irreps: expected at least one 0e scalar, got {hidden_irreps!r}")
+    return channels
+
+
+class TFN(IrrepsGraphNetwork):
     """A tensor field network of NequIP interaction blocks: irreps features in, irreps features out.
 
     Thomas et al. 2018; Batzner et al. 2022::
@@ -221,26 +340,13 @@ class TFN(nn.Module):
         radial_hidden: int = 32,
         avg_num_neighbors: float = 10.0,
     ):
-        super().__init__()
-        self.irreps_in = as_irreps(irreps_in, "irreps_in")
-        self.irreps_out = as_irreps(irreps_out, "irreps_out")
-        hidden = as_irreps(hidden_irreps, "hidden_irreps")
-        if o3.Irrep("0e") not in hidden:
-            raise ValueError(f"hidden_irreps: expected at least one 0e scalar, got {hidden}")
+        super().__init__(irreps_in, irreps_out, hidden_irreps, lmax, num_basis, cutoff)
         check_positive_int(num_layers, "num_layers")
         if not avg_num_neighbors > 0:
             raise ValueError(
                 f"avg_num_neighbors: expected a positive number, got {avg_num_neighbors!r}"
             )
-        self.cutoff = check_cutoff(cutoff)
-        self.edge_embedding = EdgeEmbedding(lmax, num_basis, self.cutoff)
-        embedded = o3.Irreps([(mul, ir) for mul, ir in hidden if ir in self.irreps_in])
-        if not embedded:
-            raise ValueError(
-                f"irreps_in: expected an irrep that hidden_irreps {hidden} contains, "
-                f"got {self.irreps_in}"
-            )
-        self.embed = o3.Linear(self.irreps_in, embedded)
+        hidden, embedded = self.irreps_hidden, self.embed.irreps_out
         blocks, irreps = [], embedded
         for k in range(num_layers):
             last = k == num_layers - 1
@@ -267,20 +373,8 @@ class TFN(nn.Module):
             h = block(h, sh, radial, edge_index)
         return h
 
-    def forward(
-        self,
-        positions: torch.Tensor,
-        features: torch.Tensor,
-        batch: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        batch, _ = check_point_cloud(positions, features, batch, self.irreps_in.dim)
-        return self.propagate(positions, features, radius_graph(positions, batch, self.cutoff))
 
-    def extra_repr(self) -> str:
-        return f"irreps_in={self.irreps_in}, irreps_out={self.irreps_out}, cutoff={self.cutoff}"
-
-
-class TFNEnergy(AtomicEnergyModel):
+class TFNEnergy(ScalarHeadEnergy):
     """A NequIP-style potential: TFN scalars, atomic energies, forces by autograd.
 
     Batzner et al. 2022::
@@ -290,8 +384,8 @@ class TFNEnergy(AtomicEnergyModel):
 
     Args:
         irreps_in: irreps of the input features, or ``F`` invariant scalars (one-hot species).
-        hidden_irreps, num_layers, lmax, num_basis, cutoff, radial_hidden,
-        avg_num_neighbors: as in :class:`TFN`.
+        hidden_irreps, num_layers, lmax, num_basis, cutoff, radial_hidden, avg_num_neighbors:
+            as in :class:`TFN`.
 
     Shapes:
         positions: ``(N, 3)``; features: ``(N, irreps_in.dim)``; batch: ``(N,)`` or ``None``.
@@ -309,27 +403,17 @@ class TFNEnergy(AtomicEnergyModel):
         radial_hidden: int = 32,
         avg_num_neighbors: float = 10.0,
     ):
-        irreps_in = as_irreps(irreps_in, "irreps_in")
-        super().__init__(irreps_in.dim, check_cutoff(cutoff))
-        channels = as_irreps(hidden_irreps, "hidden_irreps").count("0e")
-        if channels == 0:
-            raise ValueError(
-                f"hidden_irreps: expected at least one 0e scalar, got {hidden_irreps!r}"
+        channels = scalar_channels(hidden_irreps)
+        super().__init__(
+            TFN(
+                irreps_in,
+                channels,
+                hidden_irreps,
+                num_layers,
+                lmax,
+                num_basis,
+                cutoff,
+                radial_hidden,
+                avg_num_neighbors,
             )
-        self.tfn = TFN(
-            irreps_in,
-            channels,
-            hidden_irreps,
-            num_layers,
-            lmax,
-            num_basis,
-            cutoff,
-            radial_hidden,
-            avg_num_neighbors,
         )
-        self.head = nn.Sequential(nn.Linear(channels, channels), nn.SiLU(), nn.Linear(channels, 1))
-
-    def node_energies(
-        self, positions: torch.Tensor, features: torch.Tensor, edge_index: torch.Tensor
-    ) -> torch.Tensor:
-        return self.head(self.tfn.propagate(positions, features, edge_index)).squeeze(-1)
