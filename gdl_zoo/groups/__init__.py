@@ -43,6 +43,7 @@ _EXPORTS: dict[str, str] = {
     "SE3Transformer": "se3_transformer",
     "SE3TransformerEnergy": "se3_transformer",
     "exact_D_from_matrix": "irreps",
+    "wigner_D_of_rotation": "irreps",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -35,7 +35,13 @@ from e3nn import o3
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["exact_D_from_matrix", "EdgeTensorProduct", "gate_for", "scalars_of"]
+__all__ = [
+    "exact_D_from_matrix",
+    "wigner_D_of_rotation",
+    "EdgeTensorProduct",
+    "gate_for",
+    "scalars_of",
+]
 
 
 def _sphere_points(count: int) -> torch.Tensor:
@@ -47,11 +53,20 @@ def _sphere_points(count: int) -> torch.Tensor:
     return torch.stack([r * torch.cos(phi), r * torch.sin(phi), z], dim=-1)
 
 
-def _wigner_D(degrees: list[int], rotation: torch.Tensor) -> dict[int, torch.Tensor]:
+def wigner_D_of_rotation(degrees: list[int], rotation: torch.Tensor) -> dict[int, torch.Tensor]:
     """``{l: D_l(R)}`` for a proper rotation ``R`` (float64), in e3nn's basis of degree ``l``.
 
     One evaluation of the harmonics at fixed points ``u_m`` and at ``R u_m``;
     ``Y_l(R u_m) = D_l(R) Y_l(u_m)`` is then solved by least squares per ``l``.
+    Accurate to round-off for every ``R`` (no Euler angles, so no loss of
+    precision near their singularities).
+
+    Args:
+        degrees: the degrees ``l`` wanted.
+        rotation: ``R``, float64.
+
+    Shapes:
+        rotation: ``(3, 3)``.  output: ``{l: (2l+1, 2l+1)}``.
     """
     irreps = o3.Irreps([(1, (l, (-1) ** l)) for l in degrees])
     points = _sphere_points(4 * (2 * max(degrees) + 1))
@@ -88,7 +103,7 @@ def exact_D_from_matrix(irreps: str | o3.Irreps, Q: torch.Tensor) -> torch.Tenso
         return torch.zeros(0, 0, dtype=torch.float64, device=Q.device)
     Q64 = Q.detach().to(device="cpu", dtype=torch.float64)
     improper = bool(torch.linalg.det(Q64) < 0)
-    per_l = _wigner_D(sorted({ir.l for _, ir in irreps}), -Q64 if improper else Q64)
+    per_l = wigner_D_of_rotation(sorted({ir.l for _, ir in irreps}), -Q64 if improper else Q64)
     blocks = [per_l[ir.l] * (ir.p if improper else 1) for mul, ir in irreps for _ in range(mul)]
     return torch.block_diag(*blocks).to(Q.device)
 

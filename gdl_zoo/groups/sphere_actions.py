@@ -119,7 +119,7 @@ def wigner_D_from_matrix(lmax: int, rotation: torch.Tensor, domain: str = "s2") 
     Raises:
         ValueError: for a matrix that is not a rotation, or an unknown domain.
     """
-    from e3nn import o3
+    from gdl_zoo.groups.irreps import wigner_D_of_rotation  # e3nn
 
     lmax = _check_lmax(lmax)
     if domain not in _DOMAINS:
@@ -130,10 +130,9 @@ def wigner_D_from_matrix(lmax: int, rotation: torch.Tensor, domain: str = "s2") 
     eye = torch.eye(3, dtype=torch.float64)
     if (q @ q.T - eye).abs().max() > 1e-6 or torch.det(q) < 0:
         raise ValueError(f"rotation: expected a rotation matrix (Q Qᵀ = I, det Q = +1), got {q}")
-    alpha, beta, gamma = o3.matrix_to_angles(q)
+    per_l = wigner_D_of_rotation(list(range(lmax + 1)), q)
     blocks = []
-    for l in range(lmax + 1):
-        d = wigner_D(l, alpha, beta, gamma)
+    for l, d in per_l.items():
         blocks.append(torch.block_diag(*[d] * (2 * l + 1)) if domain == "so3" else d)
     return torch.block_diag(*blocks)
 

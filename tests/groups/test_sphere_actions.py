@@ -113,3 +113,21 @@ def test_building_an_action_does_not_import_e3nn():
         "assert 'e3nn' not in sys.modules, 'e3nn imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_wigner_D_from_matrix_agrees_with_euler_angles_and_is_a_homomorphism():
+    from e3nn import o3
+
+    from gdl_zoo.groups.sphere_actions import wigner_D, wigner_D_from_matrix
+
+    gen = torch.Generator().manual_seed(7)
+    angles = torch.rand(2, 3, generator=gen, dtype=torch.float64) * 2 * torch.pi
+    q1, q2 = (o3.angles_to_matrix(*a) for a in angles)
+    alpha, beta, gamma = o3.matrix_to_angles(q1)
+    euler = torch.block_diag(*(wigner_D(l, alpha, beta, gamma) for l in range(4)))
+    assert torch.allclose(wigner_D_from_matrix(3, q1), euler, atol=1e-12)
+    # near the Euler singularity β ≈ 0 the matrix route stays exact
+    tiny = o3.angles_to_matrix(*(torch.tensor(a, dtype=torch.float64) for a in (0.3, 1e-9, 0.5)))
+    for a, b in ((q1, q2), (tiny, q1)):
+        product = wigner_D_from_matrix(3, a) @ wigner_D_from_matrix(3, b)
+        assert (wigner_D_from_matrix(3, a @ b) - product).abs().max() < 1e-13
