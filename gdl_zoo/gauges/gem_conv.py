@@ -1,0 +1,185 @@
+"""The gauge-equivariant mesh convolution (GEM conv).
+
+de Haan, Weiler, Cohen & Welling, "Gauge Equivariant Mesh CNNs: Anisotropic
+convolutions on geometric graphs", ICLR 2021; book Eq. 37.  With features
+``f_p`` in the SO(2) irreps ``ρ_in`` and, for each edge ``q → p``, the angle
+``θ_pq`` of ``q`` in ``p``'s tangent frame (log map) and the parallel-transport
+angle ``g_{q→p}`` (Levi-Civita connection)::
+
+    f'_p = K_self f_p + Σ_{q ∈ N(p)} w_pq K_neigh(θ_pq) ρ_in(g_{q→p}) f_q  (/ |N(p)| for mean)
+           + b        (b on the ρ_0 outputs only)
+
+Gauge equivariance (f ↦ ρ(−g) f, θ_pq ↦ θ_pq − g_p, g_{q→p} ↦ g_{q→p} − g_p + g_q)
+holds iff ``K_self`` is an intertwiner and ``K_neigh(θ − g) = ρ_out(−g)
+K_neigh(θ) ρ_in(g)``.  Setting ``g = θ`` shows that the solutions are exactly
+
+    K_neigh(θ) = ρ_out(θ) K₀ ρ_in(−θ),   K₀ ∈ R^{C_out × C_in} free,
+
+the analytic kernel basis of the paper (its Table 1): a block ``ρ_n → ρ_m``
+of ``K₀`` expands into ``cos``/``sin`` of ``(m − n)θ`` and ``(m + n)θ``
+(4 functions for n, m ≥ 1; 2 when one of them is 0; 1 for ``ρ_0 → ρ_0``).
+The fast path never forms these matrices: each message is
+
+    ρ_out(θ_pq) · K₀ · ρ_in(g_{q→p} − θ_pq) f_q
+
+(two elementwise rotations and one matrix product over all edges).
+``K_self`` is ``A ⊗ I₂ + B ⊗ J`` on each order ``n ≥ 1`` (``J`` the quarter
+turn; these commute with every rotation) and a free matrix on ``ρ_0``; no
+other order pairs intertwine.  A bias on ``ρ_n, n ≥ 1`` would break
+equivariance, so there is none.
+
+Shapes:
+    N: vertices.  E: directed edges, ``edge_index[0]`` = neighbour ``q``,
+    ``edge_index[1]`` = vertex ``p``.  C_in, C_out: irreps dimensions.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from gdl_zoo.gauges.so2_irreps import SO2Irreps
+
+__all__ = ["GEMConv", "check_gauge_inputs"]
+
+_AGGREGATIONS = ("mean", "sum")
+
+
+def check_gauge_inputs(
+    features: torch.Tensor,
+    edge_index: torch.Tensor,
+    log_angle: torch.Tensor,
+    transport: torch.Tensor,
+    edge_weight: torch.Tensor | None,
+    irreps: SO2Irreps,
+) -> None:
+    """Validate the inputs of a gauge layer; errors name what was expected and received."""
+    if not isinstance(features, torch.Tensor) or not features.is_floating_point():
+        got = features.dtype if isinstance(features, torch.Tensor) else type(features).__name__
+        raise TypeError(f"features: expected a floating tensor, got {got}")
+    if features.dim() != 2 or features.shape[1] != irreps.dim:
+        raise ValueError(
+            f"features: expected shape (N, {irreps.dim}) for irreps {irreps}, "
+            f"got {tuple(features.shape)}"
+        )
+    if not isinstance(edge_index, torch.Tensor) or edge_index.dtype != torch.long:
+        got = edge_index.dtype if isinstance(edge_index, torch.Tensor) else type(edge_index)
+        raise TypeError(f"edge_index: expected a long tensor, got {got}")
+    if edge_index.dim() != 2 or edge_index.shape[0] != 2:
+        raise ValueError(f"edge_index: expected shape (2, E), got {tuple(edge_index.shape)}")
+    num_edges = edge_index.shape[1]
+    if num_edges and (edge_index.min() < 0 or edge_index.max() >= features.shape[0]):
+        raise ValueError(
+            f"edge_index: expected vertex indices in [0, {features.shape[0]}), "
+            f"got range [{int(edge_index.min())}, {int(edge_index.max())}]"
+        )
+    named = {"log_angle": log_angle, "transport": transport}
+    if edge_weight is not None:
+        named["edge_weight"] = edge_weight
+    for name, value in named.items():
+        if not isinstance(value, torch.Tensor) or not value.is_floating_point():
+            got = value.dtype if isinstance(value, torch.Tensor) else type(value).__name__
+            raise TypeError(f"{name}: expected a floating tensor, got {got}")
+        if tuple(value.shape) != (num_edges,):
+            raise ValueError(f"{name}: expected shape ({num_edges},), got {tuple(value.shape)}")
+
+
+class GEMConv(nn.Module):
+    """Gauge-equivariant convolution from ``irreps_in`` to ``irreps_out`` features.
+
+    de Haan et al., ICLR 2021 (see the module docstring for the update rule and
+    why the kernel ``ρ_out(θ) K₀ ρ_in(−θ)`` is the whole equivariant space).
+
+    Args:
+        irreps_in: :class:`SO2Irreps` of the input features.
+        irreps_out: :class:`SO2Irreps` of the output features.
+        aggregation: ``"mean"`` (divide by the number of incoming edges) or ``"sum"``.
+        bias: a learned bias on the ``ρ_0`` outputs.
+
+    Shapes:
+        features: ``(N, C_in)``; edge_index: ``(2, E)`` long; log_angle, transport,
+        edge_weight: ``(E,)``.  output: ``(N, C_out)``.
+    """
+
+    def __init__(
+        self,
+        irreps_in: SO2Irreps,
+        irreps_out: SO2Irreps,
+        aggregation: str = "mean",
+        bias: bool = True,
+    ):
+        super().__init__()
+        for name, irreps in (("irreps_in", irreps_in), ("irreps_out", irreps_out)):
+            if not isinstance(irreps, SO2Irreps):
+                raise TypeError(f"{name}: expected SO2Irreps, got {type(irreps).__name__}")
+        if aggregation not in _AGGREGATIONS:
+            raise ValueError(f"aggregation: expected one of {_AGGREGATIONS}, got {aggregation!r}")
+        self.irreps_in, self.irreps_out, self.aggregation = irreps_in, irreps_out, aggregation
+        c_in, c_out = irreps_in.dim, irreps_out.dim
+        # K₀ and the self-interaction, both scaled so that outputs keep unit variance
+        self.neighbour_weight = nn.Parameter(torch.randn(c_out, c_in) / math.sqrt(2 * c_in))
+        self.self_weights = nn.ParameterDict()
+        pairs = zip(irreps_in.multiplicities, irreps_out.multiplicities)
+        for n, (m_in, m_out) in enumerate(pairs):
+            if m_in and m_out:
+                shape = (m_out, m_in) if n == 0 else (2, m_out, m_in)
+                self.self_weights[str(n)] = nn.Parameter(torch.randn(shape) / math.sqrt(2 * c_in))
+        m0 = irreps_out.num_scalars
+        self.bias = nn.Parameter(torch.zeros(m0)) if bias and m0 else None
+
+    def _offsets(self, irreps: SO2Irreps) -> list[int]:
+        offsets, start = [], 0
+        for n, m in enumerate(irreps.multiplicities):
+            offsets.append(start)
+            start += m if n == 0 else 2 * m
+        return offsets
+
+    def self_interaction(self) -> torch.Tensor:
+        """``K_self``, the intertwiner ``(C_out, C_in)`` built from the learned blocks."""
+        weight = self.neighbour_weight
+        out = weight.new_zeros(self.irreps_out.dim, self.irreps_in.dim)
+        rows, cols = self._offsets(self.irreps_out), self._offsets(self.irreps_in)
+        quarter = torch.tensor([[0.0, -1.0], [1.0, 0.0]], dtype=weight.dtype, device=weight.device)
+        identity = torch.eye(2, dtype=weight.dtype, device=weight.device)
+        for key, block in self.self_weights.items():
+            n = int(key)
+            if n == 0:
+                m_out, m_in = block.shape
+                out[rows[0] : rows[0] + m_out, cols[0] : cols[0] + m_in] = block
+            else:
+                m_out, m_in = block.shape[1:]
+                kron = torch.kron(block[0], identity) + torch.kron(block[1], quarter)
+                out[rows[n] : rows[n] + 2 * m_out, cols[n] : cols[n] + 2 * m_in] = kron
+        return out
+
+    def forward(
+        self,
+        features: torch.Tensor,
+        edge_index: torch.Tensor,
+        log_angle: torch.Tensor,
+        transport: torch.Tensor,
+        edge_weight: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        check_gauge_inputs(features, edge_index, log_angle, transport, edge_weight, self.irreps_in)
+        source, target = edge_index
+        # (E, C_in): neighbours transported to p and turned into the edge's frame
+        moved = self.irreps_in.rotate(features[source], transport - log_angle)
+        # (E, C_out): K₀ in the edge frame, then turned back to p's frame
+        messages = self.irreps_out.rotate(moved @ self.neighbour_weight.T, log_angle)
+        if edge_weight is not None:
+            messages = messages * edge_weight.unsqueeze(-1)
+        out = messages.new_zeros(features.shape[0], self.irreps_out.dim)
+        out = out.index_add(0, target, messages)
+        if self.aggregation == "mean":
+            count = torch.bincount(target, minlength=features.shape[0]).clamp_min(1)
+            out = out / count.unsqueeze(-1).to(out)
+        out = out + features @ self.self_interaction().T
+        if self.bias is not None:
+            m0 = self.irreps_out.num_scalars
+            out = torch.cat([out[:, :m0] + self.bias, out[:, m0:]], dim=-1)
+        return out
+
+    def extra_repr(self) -> str:
+        return f"{self.irreps_in} -> {self.irreps_out}, aggregation={self.aggregation!r}"
