@@ -1,7 +1,13 @@
 """Gauges: meshes with tangent frames and local SO(2) gauge changes (GEM-CNN)."""
 
 from gdl_zoo.gauges.actions import GaugeChange, LocalSO2
-from gdl_zoo.gauges.gem_conv import GEMConv, check_gauge_inputs
+from gdl_zoo.gauges.gauge_attention import GaugeAttention
+from gdl_zoo.gauges.gem_conv import (
+    GEMConv,
+    IrrepsLinear,
+    check_gauge_inputs,
+    transported_messages,
+)
 from gdl_zoo.gauges.nonlinearities import NormNonlinearity, RegularNonlinearity
 from gdl_zoo.gauges.reference import gem_conv_reference, neighbour_kernel
 from gdl_zoo.gauges.so2_irreps import SO2Irreps
@@ -9,8 +15,11 @@ from gdl_zoo.gauges.so2_irreps import SO2Irreps
 __all__ = [
     "GaugeChange",
     "LocalSO2",
+    "GaugeAttention",
     "GEMConv",
+    "IrrepsLinear",
     "check_gauge_inputs",
+    "transported_messages",
     "NormNonlinearity",
     "RegularNonlinearity",
     "gem_conv_reference",

@@ -42,7 +42,7 @@ from torch import nn
 
 from gdl_zoo.gauges.so2_irreps import SO2Irreps
 
-__all__ = ["GEMConv", "check_gauge_inputs"]
+__all__ = ["IrrepsLinear", "GEMConv", "check_gauge_inputs", "transported_messages"]
 
 _AGGREGATIONS = ("mean", "sum")
 
@@ -86,6 +86,111 @@ def check_gauge_inputs(
             raise ValueError(f"{name}: expected shape ({num_edges},), got {tuple(value.shape)}")
 
 
+class IrrepsLinear(nn.Module):
+    """The most general gauge-equivariant pointwise linear map, plus a scalar bias.
+
+    ``f ↦ K f + b`` with ``K`` an intertwiner of ``ρ_in`` and ``ρ_out``:
+    ``ρ_out(α) K = K ρ_in(α)`` for every ``α``.  By Schur's lemma for SO(2),
+    ``K`` is a free matrix between the ``ρ_0`` copies, ``A ⊗ I₂ + B ⊗ J``
+    between the ``ρ_n`` copies (``J`` the quarter turn, ``A, B`` free) and zero
+    between different orders; ``b`` lives on the ``ρ_0`` outputs only.
+
+    Args:
+        irreps_in: :class:`SO2Irreps` of the input.
+        irreps_out: :class:`SO2Irreps` of the output.
+        bias: learn ``b``.
+
+    Shapes:
+        features: ``(*, C_in)``.  output: ``(*, C_out)``.
+    """
+
+    def __init__(self, irreps_in: SO2Irreps, irreps_out: SO2Irreps, bias: bool = True):
+        super().__init__()
+        _check_irreps(irreps_in, irreps_out)
+        self.irreps_in, self.irreps_out = irreps_in, irreps_out
+        scale = 1.0 / math.sqrt(2 * irreps_in.dim)
+        self.weights = nn.ParameterDict()
+        pairs = zip(irreps_in.multiplicities, irreps_out.multiplicities)
+        for n, (m_in, m_out) in enumerate(pairs):
+            if m_in and m_out:
+                shape = (m_out, m_in) if n == 0 else (2, m_out, m_in)
+                self.weights[str(n)] = nn.Parameter(torch.randn(shape) * scale)
+        m0 = irreps_out.num_scalars
+        self.bias = nn.Parameter(torch.zeros(m0)) if bias and m0 else None
+
+    @staticmethod
+    def _offsets(irreps: SO2Irreps) -> list[int]:
+        offsets, start = [], 0
+        for n, m in enumerate(irreps.multiplicities):
+            offsets.append(start)
+            start += m if n == 0 else 2 * m
+        return offsets
+
+    def matrix(self) -> torch.Tensor:
+        """``K``, the intertwiner ``(C_out, C_in)`` built from the learned blocks."""
+        like = next(iter(self.weights.values()), None)
+        dtype = like.dtype if like is not None else torch.get_default_dtype()
+        device = like.device if like is not None else None
+        out = torch.zeros(self.irreps_out.dim, self.irreps_in.dim, dtype=dtype, device=device)
+        rows, cols = self._offsets(self.irreps_out), self._offsets(self.irreps_in)
+        quarter = torch.tensor([[0.0, -1.0], [1.0, 0.0]], dtype=dtype, device=device)
+        identity = torch.eye(2, dtype=dtype, device=device)
+        for key, block in self.weights.items():
+            n = int(key)
+            if n == 0:
+                m_out, m_in = block.shape
+                out[rows[0] : rows[0] + m_out, cols[0] : cols[0] + m_in] = block
+            else:
+                m_out, m_in = block.shape[1:]
+                kron = torch.kron(block[0], identity) + torch.kron(block[1], quarter)
+                out[rows[n] : rows[n] + 2 * m_out, cols[n] : cols[n] + 2 * m_in] = kron
+        return out
+
+    def add_bias(self, features: torch.Tensor) -> torch.Tensor:
+        """``features + b`` on the ``ρ_0`` components (``features`` in ``irreps_out``)."""
+        if self.bias is None:
+            return features
+        m0 = self.irreps_out.num_scalars
+        return torch.cat([features[..., :m0] + self.bias, features[..., m0:]], dim=-1)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.add_bias(features @ self.matrix().T)
+
+    def extra_repr(self) -> str:
+        return f"{self.irreps_in} -> {self.irreps_out}, bias={self.bias is not None}"
+
+
+def _check_irreps(irreps_in: SO2Irreps, irreps_out: SO2Irreps) -> None:
+    for name, irreps in (("irreps_in", irreps_in), ("irreps_out", irreps_out)):
+        if not isinstance(irreps, SO2Irreps):
+            raise TypeError(f"{name}: expected SO2Irreps, got {type(irreps).__name__}")
+
+
+def transported_messages(
+    irreps_in: SO2Irreps,
+    irreps_out: SO2Irreps,
+    weight: torch.Tensor,
+    features: torch.Tensor,
+    edge_index: torch.Tensor,
+    log_angle: torch.Tensor,
+    transport: torch.Tensor,
+) -> torch.Tensor:
+    """``ρ_out(θ_pq) K₀ ρ_in(g_{q→p} − θ_pq) f_q`` for every edge, without forming matrices.
+
+    Args:
+        weight: ``K₀``, ``(C_out, C_in)`` or per head ``(H, C_out, C_in)``.
+
+    Shapes:
+        output: ``(E, C_out)`` or ``(E, H, C_out)``.
+    """
+    # (E, C_in): neighbours transported to p and turned into the edge's frame
+    moved = irreps_in.rotate(features[edge_index[0]], transport - log_angle)
+    if weight.dim() == 2:
+        return irreps_out.rotate(moved @ weight.T, log_angle)
+    mixed = torch.einsum("hoi,ei->eho", weight, moved)  # (E, H, C_out)
+    return irreps_out.rotate(mixed, log_angle.unsqueeze(-1))
+
+
 class GEMConv(nn.Module):
     """Gauge-equivariant convolution from ``irreps_in`` to ``irreps_out`` features.
 
@@ -111,48 +216,14 @@ class GEMConv(nn.Module):
         bias: bool = True,
     ):
         super().__init__()
-        for name, irreps in (("irreps_in", irreps_in), ("irreps_out", irreps_out)):
-            if not isinstance(irreps, SO2Irreps):
-                raise TypeError(f"{name}: expected SO2Irreps, got {type(irreps).__name__}")
+        _check_irreps(irreps_in, irreps_out)
         if aggregation not in _AGGREGATIONS:
             raise ValueError(f"aggregation: expected one of {_AGGREGATIONS}, got {aggregation!r}")
         self.irreps_in, self.irreps_out, self.aggregation = irreps_in, irreps_out, aggregation
-        c_in, c_out = irreps_in.dim, irreps_out.dim
-        # K₀ and the self-interaction, both scaled so that outputs keep unit variance
-        self.neighbour_weight = nn.Parameter(torch.randn(c_out, c_in) / math.sqrt(2 * c_in))
-        self.self_weights = nn.ParameterDict()
-        pairs = zip(irreps_in.multiplicities, irreps_out.multiplicities)
-        for n, (m_in, m_out) in enumerate(pairs):
-            if m_in and m_out:
-                shape = (m_out, m_in) if n == 0 else (2, m_out, m_in)
-                self.self_weights[str(n)] = nn.Parameter(torch.randn(shape) / math.sqrt(2 * c_in))
-        m0 = irreps_out.num_scalars
-        self.bias = nn.Parameter(torch.zeros(m0)) if bias and m0 else None
-
-    def _offsets(self, irreps: SO2Irreps) -> list[int]:
-        offsets, start = [], 0
-        for n, m in enumerate(irreps.multiplicities):
-            offsets.append(start)
-            start += m if n == 0 else 2 * m
-        return offsets
-
-    def self_interaction(self) -> torch.Tensor:
-        """``K_self``, the intertwiner ``(C_out, C_in)`` built from the learned blocks."""
-        weight = self.neighbour_weight
-        out = weight.new_zeros(self.irreps_out.dim, self.irreps_in.dim)
-        rows, cols = self._offsets(self.irreps_out), self._offsets(self.irreps_in)
-        quarter = torch.tensor([[0.0, -1.0], [1.0, 0.0]], dtype=weight.dtype, device=weight.device)
-        identity = torch.eye(2, dtype=weight.dtype, device=weight.device)
-        for key, block in self.self_weights.items():
-            n = int(key)
-            if n == 0:
-                m_out, m_in = block.shape
-                out[rows[0] : rows[0] + m_out, cols[0] : cols[0] + m_in] = block
-            else:
-                m_out, m_in = block.shape[1:]
-                kron = torch.kron(block[0], identity) + torch.kron(block[1], quarter)
-                out[rows[n] : rows[n] + 2 * m_out, cols[n] : cols[n] + 2 * m_in] = kron
-        return out
+        # K₀, scaled so that outputs keep about unit variance
+        scale = 1.0 / math.sqrt(2 * irreps_in.dim)
+        self.neighbour_weight = nn.Parameter(torch.randn(irreps_out.dim, irreps_in.dim) * scale)
+        self.self_connection = IrrepsLinear(irreps_in, irreps_out, bias=bias)
 
     def forward(
         self,
@@ -163,11 +234,16 @@ class GEMConv(nn.Module):
         edge_weight: torch.Tensor | None = None,
     ) -> torch.Tensor:
         check_gauge_inputs(features, edge_index, log_angle, transport, edge_weight, self.irreps_in)
-        source, target = edge_index
-        # (E, C_in): neighbours transported to p and turned into the edge's frame
-        moved = self.irreps_in.rotate(features[source], transport - log_angle)
-        # (E, C_out): K₀ in the edge frame, then turned back to p's frame
-        messages = self.irreps_out.rotate(moved @ self.neighbour_weight.T, log_angle)
+        target = edge_index[1]
+        messages = transported_messages(
+            self.irreps_in,
+            self.irreps_out,
+            self.neighbour_weight,
+            features,
+            edge_index,
+            log_angle,
+            transport,
+        )
         if edge_weight is not None:
             messages = messages * edge_weight.unsqueeze(-1)
         out = messages.new_zeros(features.shape[0], self.irreps_out.dim)
@@ -175,11 +251,7 @@ class GEMConv(nn.Module):
         if self.aggregation == "mean":
             count = torch.bincount(target, minlength=features.shape[0]).clamp_min(1)
             out = out / count.unsqueeze(-1).to(out)
-        out = out + features @ self.self_interaction().T
-        if self.bias is not None:
-            m0 = self.irreps_out.num_scalars
-            out = torch.cat([out[:, :m0] + self.bias, out[:, m0:]], dim=-1)
-        return out
+        return out + self.self_connection(features)
 
     def extra_repr(self) -> str:
         return f"{self.irreps_in} -> {self.irreps_out}, aggregation={self.aggregation!r}"

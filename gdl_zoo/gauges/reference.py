@@ -49,15 +49,14 @@ def gem_conv_reference(
         counts[p] += 1
     k_self = torch.zeros(conv.irreps_out.dim, conv.irreps_in.dim, dtype=features.dtype)
     row = col = 0
+    weights = conv.self_connection.weights
     for n, (m_in, m_out) in enumerate(
         zip(conv.irreps_in.multiplicities, conv.irreps_out.multiplicities)
     ):
         width_in, width_out = (m_in, m_out) if n == 0 else (2 * m_in, 2 * m_out)
-        block = conv.self_weights[str(n)] if m_in and m_out else None
-        for i in range(m_out):
+        for i in range(m_out if str(n) in weights else 0):
             for j in range(m_in):
-                if block is None:
-                    continue
+                block = weights[str(n)]
                 if n == 0:
                     k_self[row + i, col + j] = block[i, j]
                 else:
@@ -70,7 +69,8 @@ def gem_conv_reference(
     for p in range(num_vertices):
         aggregated = sums[p] / max(counts[p], 1) if conv.aggregation == "mean" else sums[p]
         value = aggregated + k_self @ features[p]
-        if conv.bias is not None:
-            value = torch.cat([value[: conv.bias.numel()] + conv.bias, value[conv.bias.numel() :]])
+        bias = conv.self_connection.bias
+        if bias is not None:
+            value = torch.cat([value[: bias.numel()] + bias, value[bias.numel() :]])
         out.append(value)
     return torch.stack(out)

@@ -29,7 +29,7 @@ def _conv(dtype, aggregation="mean"):
     torch.manual_seed(0)
     conv = GEMConv(IN, OUT, aggregation=aggregation).to(dtype)
     with torch.no_grad():
-        conv.bias.normal_()
+        conv.self_connection.bias.normal_()
     return conv
 
 
@@ -99,8 +99,8 @@ def test_isolated_vertices_keep_the_self_interaction():
     empty = torch.zeros(2, 0, dtype=torch.long)
     none = torch.zeros(0, dtype=torch.float64)
     out = conv(x, empty, none, none)
-    expected = x @ conv.self_interaction().T
-    expected[:, :3] += conv.bias
+    expected = x @ conv.self_connection.matrix().T
+    expected[:, :3] += conv.self_connection.bias
     assert torch.allclose(out, expected)
 
 
@@ -128,3 +128,18 @@ def test_gradients_reach_features_and_angles():
     assert torch.autograd.gradcheck(
         lambda a, b: conv(x, edge_index, a, b, weight), angles, atol=1e-8
     )
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_irreps_linear_is_an_intertwiner_and_a_dense_map_is_not(dtype):
+    from gdl_zoo.gauges.gem_conv import IrrepsLinear
+
+    torch.manual_seed(1)
+    linear = IrrepsLinear(SO2Irreps((2, 1, 0, 2)), SO2Irreps((1, 2, 1, 1))).to(dtype)
+    x = torch.randn(N, linear.irreps_in.dim, dtype=dtype)
+    act_in, act_out = GaugeChange(linear.irreps_in, N), GaugeChange(linear.irreps_out, N)
+    assert_equivariant(linear, (x,), act_in, act_out)
+    assert set(linear.weights) == {"0", "1", "3"}  # ρ_2 has no input copy
+    dense = torch.randn(linear.irreps_out.dim, linear.irreps_in.dim, dtype=dtype)
+    report = equivariance_error(lambda v: v @ dense.T, (x,), act_in, act_out)
+    assert not report.passed
