@@ -36,6 +36,7 @@ __all__ = [
     "write_report",
 ]
 
+#: Version of the results.json layout; bumped when a field changes meaning or disappears.
 SCHEMA_VERSION = 2
 
 #: The JSON Schema (draft 2020-12) that every ``results.json`` satisfies.

@@ -61,7 +61,9 @@ class BasisConfig:
         return f"{self.label} regular {self.kernel_size}x{self.kernel_size}"
 
 
+#: The bases a quick run builds.
 QUICK_CONFIGS = (BasisConfig("C8", 8, False),)
+#: The bases a full run builds (adds the slow D16 5×5 regular basis).
 FULL_CONFIGS = QUICK_CONFIGS + (BasisConfig("D16", 16, True),)
 
 VARIANTS = (

@@ -34,6 +34,7 @@ __all__ = [
     "check_action",
 ]
 
+#: Largest relative equivariance error accepted per dtype when a check names no tolerance.
 DEFAULT_TOLERANCES: dict[torch.dtype, float] = {
     torch.float64: 1e-10,
     torch.float32: 1e-4,
