@@ -2,6 +2,7 @@
 
 from gdl_zoo.gauges.actions import GaugeChange, LocalSO2
 from gdl_zoo.gauges.gauge_attention import GaugeAttention
+from gdl_zoo.gauges.gem_cnn import GEMCNN, GaugeTransformer
 from gdl_zoo.gauges.gem_conv import (
     GEMConv,
     IrrepsLinear,
@@ -16,6 +17,8 @@ __all__ = [
     "GaugeChange",
     "LocalSO2",
     "GaugeAttention",
+    "GEMCNN",
+    "GaugeTransformer",
     "GEMConv",
     "IrrepsLinear",
     "check_gauge_inputs",
