@@ -41,6 +41,8 @@ LEARNING_RATE = 3e-3
 GRAD_CLIP = 1.0
 #: hidden sizes chosen for about 6k parameters each with 9 input channels, 8 classes
 HIDDEN_SIZES = {"gated_rnn (chrono)": 48, "tanh_rnn": 68, "chrono_lstm": 34}
+#: Metric of the per-model summary records that carry the accuracy-vs-warp curve.
+CURVE_METRIC = "test accuracy, mean over warps"
 #: (length, steps, test size) for quick and full runs
 QUICK = (4, 400, 500)
 FULL = (6, 1000, 2000)
@@ -125,7 +127,9 @@ def time_warp_accuracy(
 
     Returns:
         One :class:`~gdl_zoo.bench.suites.Record` per model and ``max_warp``,
-        metric ``"test accuracy, max warp {w}"``, unit ``"%"``.
+        metric ``"test accuracy, max warp {w}"``, unit ``"%"``; then one per
+        model, metric :data:`CURVE_METRIC`, whose ``details["curve"]`` holds
+        the accuracy against the warp factor (the report plots it).
     """
     default_length, default_steps, default_test = QUICK if context.quick else FULL
     steps = check_positive_int(default_steps if steps is None else steps, "steps")
@@ -183,4 +187,16 @@ def time_warp_accuracy(
                     },
                 )
             )
-    return records
+    return records + _curves(records, max_warps)
+
+
+def _curves(records: list[Record], max_warps: tuple[int, ...]) -> list[Record]:
+    """One record per model: its mean accuracy over the warps, with the accuracy curve."""
+    curves = []
+    for name in dict.fromkeys(r.name for r in records):
+        accuracy = [r.value for r in records if r.name == name]
+        curve = {"x": list(max_warps), "y": accuracy, "x_label": "max warp factor"}
+        curves.append(
+            Record(name, CURVE_METRIC, sum(accuracy) / len(accuracy), "%", details={"curve": curve})
+        )
+    return curves

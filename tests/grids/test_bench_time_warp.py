@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from gdl_zoo.bench.suites import BenchContext, Record
-from gdl_zoo.grids.bench_time_warp import RecurrentClassifier, time_warp_accuracy
+from gdl_zoo.grids.bench_time_warp import CURVE_METRIC, RecurrentClassifier, time_warp_accuracy
 
 MODELS = {"gated_rnn (chrono)", "tanh_rnn", "chrono_lstm"}
 
@@ -20,6 +20,14 @@ def test_tiny_run_returns_well_formed_records():
     state = torch.get_rng_state()
     records = _tiny()
     assert torch.equal(torch.get_rng_state(), state)  # no global seeding side effect
+    curves = [r for r in records if r.metric == CURVE_METRIC]
+    records = [r for r in records if r.metric != CURVE_METRIC]
+    assert [c.name for c in curves] == list(MODELS)
+    for curve in curves:
+        points = curve.details["curve"]
+        assert points["x"] == [1, 3]
+        assert points["y"] == [r.value for r in records if r.name == curve.name]
+        assert curve.value == pytest.approx(sum(points["y"]) / 2)
     assert len(records) == 2 * len(MODELS)
     assert {(r.name, r.metric) for r in records} == {
         (name, f"test accuracy, max warp {w}") for name in MODELS for w in (1, 3)
