@@ -31,6 +31,7 @@ DOMAIN_MODULES: tuple[str, ...] = (
     "gdl_zoo.groups.models",
     "gdl_zoo.graphs.models",
     "gdl_zoo.meshes.models",
+    "gdl_zoo.gauges.models",
     "gdl_zoo.weightspace.models",
 )
 

@@ -40,6 +40,7 @@ SUITE_MODULES: tuple[str, ...] = (
     "gdl_zoo.groups.bench",
     "gdl_zoo.graphs.bench",
     "gdl_zoo.meshes.bench",
+    "gdl_zoo.gauges.bench",
     "gdl_zoo.weightspace.bench",
 )
 

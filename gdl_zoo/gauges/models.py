@@ -1,0 +1,5 @@
+"""The gauges domain's model cards."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
