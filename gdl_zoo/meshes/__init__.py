@@ -1,4 +1,66 @@
-"""Triangle meshes as 2-manifolds.
+"""Meshes (geodesics): triangle meshes as 2-manifolds with learnable edge-length metrics.
 
-Learnable edge-length metrics, intrinsic operators, mesh CNN and Transformer.
+Topology (:class:`TriangleMesh`), metrics (:class:`EdgeLengthMetric`), intrinsic
+geometry from edge lengths (areas, angles, cotan Laplacian, masses, curvature,
+gradients, tangent frames, log maps), heat-method geodesics, variational metric
+learning (:func:`fit_metric`), diffusion layers, :class:`MeshDiffusionNet` and
+:class:`MeshTransformer`.  Names are imported on first access (PEP 562), so
+``import gdl_zoo.meshes`` stays cheap.
 """
+
+from __future__ import annotations
+
+import importlib
+
+_MODULES: dict[str, tuple[str, ...]] = {
+    "mesh": ("TriangleMesh", "VertexRings", "MeshError"),
+    "generators": ("icosphere", "torus", "grid"),
+    "io": ("read_mesh",),
+    "sparse": ("SparsityPattern", "Factorization", "sparse_solve"),
+    "geometry": (
+        "edge_lengths", "face_side_lengths", "heron_area", "face_areas", "corner_angles",
+        "corner_cotangents", "cotan_weights", "cotan_laplacian", "cotan_laplacian_and_mass",
+        "lumped_mass",
+        "galerkin_mass", "angle_sums", "angle_defect", "face_layout", "face_gradient",
+        "divergence", "vertex_tangent_angles", "log_map_1ring", "transport_angles",
+        "vertex_gradient",
+    ),
+    "metric": (
+        "EdgeLengthMetric", "check_lengths", "triangle_slack", "triangle_violations",
+        "triangle_barrier", "non_delaunay_edges", "intrinsic_delaunay",
+    ),
+    "geodesics": ("HeatGeodesics", "heat_geodesic_distance"),
+    "operators": ("MeshOperators", "laplacian_eigenpairs"),
+    "metric_learning": (
+        "regge_action", "curvature_squared", "calabi_energy", "total_area",
+        "conformal_dirichlet", "COMPLEXITY_TERMS", "geodesic_distance_term",
+        "heat_kernel_term", "spectrum_term", "FitResult", "fit_metric",
+    ),
+    "diffusion": (
+        "implicit_diffusion", "spectral_diffusion", "heat_kernel_signature",
+        "LearnedTimeDiffusion", "SpatialGradientFeatures", "DiffusionBlock",
+    ),
+    "diffusionnet": ("MeshDiffusionNet",),
+    "mesh_transformer": (
+        "intrinsic_distance_matrix", "heat_kernel_matrix", "BiasedAttentionLayer",
+        "MeshTransformer",
+    ),
+    "actions": (
+        "RigidMotion", "HingeGroup", "HingeFold", "VertexRelabel", "MeshSymmetryGroup",
+        "MeshSymmetry", "VertexOutputs",
+    ),
+}  # fmt: skip
+_EXPORTS: dict[str, str] = {name: module for module, names in _MODULES.items() for name in names}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    """Import ``name`` from its module on first access."""
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'gdl_zoo.meshes' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"gdl_zoo.meshes.{_EXPORTS[name]}"), name)
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,74 @@
+"""Heat-method geodesics: accuracy on a fine sphere, gradients in the metric, bad inputs."""
+
+import math
+
+import pytest
+import torch
+
+from gdl_zoo.meshes.generators import grid, icosphere
+from gdl_zoo.meshes.geodesics import HeatGeodesics, heat_geodesic_distance
+from gdl_zoo.meshes.geometry import edge_lengths
+
+
+def test_distances_on_a_fine_icosphere_within_two_percent_of_great_circles():
+    x, mesh = icosphere(4)  # 2562 vertices
+    sources = torch.tensor([0, 100, 2000])
+    d = heat_geodesic_distance(mesh, edge_lengths(mesh, x), sources)
+    exact = torch.arccos((x[sources] @ x.T).clamp(-1, 1))
+    assert d.shape == (3, mesh.num_vertices)
+    assert torch.all(d[torch.arange(3), sources] == 0)
+    # largest error relative to the diameter pi
+    assert (d - exact).abs().max() / math.pi < 0.02
+
+
+def test_distances_on_a_flat_grid_are_euclidean_away_from_the_source():
+    x, mesh = grid(16, 16)
+    centre = 8 * 17 + 8
+    d = heat_geodesic_distance(mesh, edge_lengths(mesh, x), torch.tensor([centre]))[0]
+    exact = (x[:, :2] - x[centre, :2]).norm(dim=1)
+    far = exact > 0.3
+    assert ((d - exact).abs()[far] / exact[far]).max() < 0.08  # grid-diagonal anisotropy
+
+
+def test_distances_scale_with_the_metric_and_are_differentiable():
+    x, mesh = icosphere(2)
+    lengths = edge_lengths(mesh, x).requires_grad_(True)
+    heat = HeatGeodesics(mesh, lengths)
+    d = heat(torch.tensor([3]))
+    d.sum().backward()
+    assert torch.isfinite(lengths.grad).all() and lengths.grad.abs().sum() > 0
+    # the distance is 1-homogeneous in the lengths when t scales like h^2
+    scaled = heat_geodesic_distance(mesh, 2 * lengths.detach(), torch.tensor([3]))
+    assert torch.allclose(scaled, 2 * d.detach(), rtol=1e-8, atol=1e-10)
+
+
+def test_gradient_matches_finite_differences():
+    x, mesh = icosphere(1)
+    lengths = edge_lengths(mesh, x)
+    direction = torch.randn(mesh.num_edges, generator=torch.Generator().manual_seed(0),
+                            dtype=torch.float64)  # fmt: skip
+
+    def f(ell):
+        return HeatGeodesics(mesh, ell, t=0.1)(torch.tensor([0, 7]))[:, 20:25].sum()
+
+    ell = lengths.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(f(ell), ell)
+    eps = 1e-6
+    fd = (f(lengths + eps * direction) - f(lengths - eps * direction)) / (2 * eps)
+    assert torch.allclose((grad * direction).sum(), fd, rtol=1e-6)
+
+
+def test_bad_inputs_are_rejected():
+    x, mesh = icosphere(1)
+    lengths = edge_lengths(mesh, x)
+    heat = HeatGeodesics(mesh, lengths)
+    with pytest.raises(TypeError, match="LongTensor"):
+        heat(torch.tensor([0.0]))
+    with pytest.raises(ValueError, match="vertex indices"):
+        heat(torch.tensor([mesh.num_vertices]))
+    with pytest.raises(ValueError, match="positive heat time"):
+        HeatGeodesics(mesh, lengths, t=0.0)
+    bad = lengths.clone()
+    bad[5] = float("nan")
+    with pytest.raises(ValueError, match="edges 5"):
+        HeatGeodesics(mesh, bad)

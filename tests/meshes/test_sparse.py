@@ -1,0 +1,82 @@
+"""Fixed-pattern sparse operators and the differentiable factorised solve."""
+
+import pytest
+import torch
+
+from gdl_zoo.meshes.generators import grid, icosphere
+from gdl_zoo.meshes.geometry import cotan_laplacian, edge_lengths, lumped_mass
+from gdl_zoo.meshes.sparse import Factorization, SparsityPattern, sparse_solve
+
+
+def _operator(dtype=torch.float64):
+    x, mesh = grid(3, 3)
+    lengths = edge_lengths(mesh, x).to(dtype)
+    pattern = SparsityPattern.of_mesh(mesh)
+    lap = cotan_laplacian(mesh, lengths, pattern)
+    mass = pattern.symmetric_values(lumped_mass(mesh, lengths), lengths.new_zeros(mesh.num_edges))
+    return mesh, pattern, mass + 0.3 * lap
+
+
+def test_pattern_is_sorted_csr_with_diagonal():
+    _, mesh = icosphere(1)
+    p = SparsityPattern.of_mesh(mesh)
+    assert p.nnz == mesh.num_vertices + 2 * mesh.num_edges
+    key = p.rows * p.size + p.cols
+    assert (key.diff() > 0).all()
+    assert torch.equal(p.rows[p.diagonal_index], torch.arange(p.size))
+    assert torch.equal(p.cols[p.diagonal_index], torch.arange(p.size))
+    assert torch.equal(torch.repeat_interleave(p.crow.diff()), p.rows)
+
+
+def test_products_agree_with_dense():
+    _, pattern, values = _operator()
+    dense = pattern.to_dense(values)
+    assert torch.allclose(dense, dense.T)
+    x = torch.randn(pattern.size, 2, dtype=torch.float64)
+    assert torch.allclose(pattern.matvec(values, x), dense @ x, atol=1e-14)
+    assert torch.allclose(pattern.to_torch(values).to_dense(), dense)
+    assert abs(pattern.to_scipy(values).toarray() - dense.numpy()).max() < 1e-15
+
+
+def test_solve_matches_dense_solve():
+    _, pattern, values = _operator()
+    b = torch.randn(pattern.size, 3, dtype=torch.float64)
+    x = sparse_solve(pattern, values, b)
+    assert torch.allclose(x, torch.linalg.solve(pattern.to_dense(values), b), atol=1e-12)
+    fac = Factorization(pattern, values)
+    assert torch.allclose(fac.solve(b[:, 0]), x[:, 0], atol=1e-14)
+
+
+@pytest.mark.parametrize("symmetric", [True, False])
+def test_gradcheck_solve_values_and_rhs(symmetric):
+    _, pattern, values = _operator()
+    values = values.detach().requires_grad_()
+    b = torch.randn(pattern.size, 2, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(
+        lambda v, r: sparse_solve(pattern, v, r, symmetric=symmetric), (values, b)
+    )
+
+
+def test_float32_solve_keeps_dtype_and_gradients_flow():
+    _, pattern, values = _operator(torch.float32)
+    values = values.detach().requires_grad_()
+    b = torch.randn(pattern.size, dtype=torch.float32, requires_grad=True)
+    x = sparse_solve(pattern, values, b)
+    assert x.dtype == torch.float32
+    x.square().sum().backward()
+    assert torch.isfinite(values.grad).all() and torch.isfinite(b.grad).all()
+
+
+def test_bad_inputs():
+    _, pattern, values = _operator()
+    with pytest.raises(ValueError, match="values: expected shape"):
+        Factorization(pattern, values[:-1])
+    with pytest.raises(ValueError, match="NaN"):
+        Factorization(pattern, values * float("nan"))
+    with pytest.raises(ValueError, match="singular"):
+        Factorization(pattern, torch.zeros_like(values))
+    fac = Factorization(pattern, values)
+    with pytest.raises(ValueError, match="rhs: expected shape"):
+        fac.solve(torch.zeros(3, dtype=torch.float64))
+    with pytest.raises(TypeError, match="floating"):
+        fac.solve(torch.zeros(pattern.size, dtype=torch.long))
