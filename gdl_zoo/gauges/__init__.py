@@ -1,6 +1,21 @@
 """Gauges: meshes with tangent frames and local SO(2) gauge changes (GEM-CNN)."""
 
-from gdl_zoo.gauges.actions import GaugeChange, LocalSO2
+from gdl_zoo.gauges.actions import (
+    EmbeddingChange,
+    GaugeChange,
+    GaugeMeshGroup,
+    GaugeMeshSymmetry,
+    GaugeVertexOutputs,
+    LocalSO2,
+)
+from gdl_zoo.gauges.frames import (
+    MeshGauge,
+    link_curvature_share,
+    mesh_gauge,
+    ring_holonomy,
+    spoke_index,
+    wrap_angle,
+)
 from gdl_zoo.gauges.gauge_attention import GaugeAttention
 from gdl_zoo.gauges.gem_cnn import GEMCNN, GaugeTransformer
 from gdl_zoo.gauges.gem_conv import (
@@ -9,6 +24,7 @@ from gdl_zoo.gauges.gem_conv import (
     check_gauge_inputs,
     transported_messages,
 )
+from gdl_zoo.gauges.mesh_network import MeshGaugeNetwork
 from gdl_zoo.gauges.nonlinearities import NormNonlinearity, RegularNonlinearity
 from gdl_zoo.gauges.reference import gem_conv_reference, neighbour_kernel
 from gdl_zoo.gauges.so2_irreps import SO2Irreps
@@ -16,6 +32,17 @@ from gdl_zoo.gauges.so2_irreps import SO2Irreps
 __all__ = [
     "GaugeChange",
     "LocalSO2",
+    "GaugeMeshGroup",
+    "GaugeMeshSymmetry",
+    "GaugeVertexOutputs",
+    "EmbeddingChange",
+    "MeshGauge",
+    "mesh_gauge",
+    "wrap_angle",
+    "spoke_index",
+    "ring_holonomy",
+    "link_curvature_share",
+    "MeshGaugeNetwork",
     "GaugeAttention",
     "GEMCNN",
     "GaugeTransformer",
