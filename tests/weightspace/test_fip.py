@@ -1,0 +1,147 @@
+"""The FIP step against a dense trust-region solution, its equivariance, the penalty."""
+
+import math
+
+import pytest
+import torch
+from scipy.optimize import brentq
+
+from gdl_zoo.symmetry import assert_equivariant, equivariance_error
+from gdl_zoo.weightspace.fip import (
+    bhattacharyya_distance,
+    fip_step,
+    flat_gradient,
+    trust_region_coefficients,
+)
+from gdl_zoo.weightspace.metric import OutputMetric
+from gdl_zoo.weightspace.permutations import HiddenUnitPermutation
+
+
+def _dense_step(g_mat, grad, epsilon, beta):
+    eye = torch.eye(len(grad), dtype=torch.float64)
+
+    def step(mu):
+        return -0.5 * beta * torch.linalg.solve(g_mat + mu * eye, grad)
+
+    mu = brentq(lambda m: float(step(m).norm()) - epsilon, 1e-14, 1e6, xtol=1e-15, rtol=1e-15)
+    return step(mu), mu
+
+
+@pytest.mark.parametrize("beta", [0.1, 3.0])
+def test_fip_step_matches_the_dense_trust_region_solution(tiny, beta):
+    model, x = tiny
+    metric = OutputMetric(model, x)
+    size = metric.layout.size
+    grad = torch.randn(size, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    dense = torch.stack([metric(e) for e in torch.eye(size, dtype=torch.float64)])
+    expected, mu = _dense_step(dense, grad, 0.05, beta)
+    step = fip_step(metric, grad, 0.05, beta=beta, max_iter=size)
+    assert float(step.tangent_vec.norm()) == pytest.approx(0.05, rel=1e-12)
+    assert float((step.tangent_vec - expected).abs().max() / expected.abs().max()) < 1e-8
+    assert step.mu == pytest.approx(mu, rel=1e-6)
+    assert step.metric_length == pytest.approx(float(expected @ dense @ expected), rel=1e-8)
+    assert step.linear_decrease == pytest.approx(-float(expected @ grad), rel=1e-8)
+
+
+def test_fip_step_keeps_the_function_better_than_a_gradient_step(tiny):
+    model, x = tiny
+    metric = OutputMetric(model, x)
+    loss = model(x)[:, 0].pow(2).sum()
+    grad = flat_gradient(model, loss, metric.layout)
+    step = fip_step(metric, grad, 0.1, beta=0.1, max_iter=20)
+    gradient_step = -0.1 * grad / grad.norm()
+    assert step.metric_length < 0.1 * metric.inner_product(gradient_step, gradient_step)
+    assert step.linear_decrease > 0
+
+
+def test_fixed_shift_variant_is_the_damped_solution(tiny):
+    model, x = tiny
+    metric = OutputMetric(model, x)
+    size = metric.layout.size
+    grad = torch.randn(size, dtype=torch.float64)
+    dense = torch.stack([metric(e) for e in torch.eye(size, dtype=torch.float64)])
+    solved = -torch.linalg.solve(dense + 0.5 * torch.eye(size, dtype=torch.float64), grad)
+    step = fip_step(metric, grad, 0.2, shift=0.5, max_iter=size)
+    assert float((step.tangent_vec - 0.2 * solved / solved.norm()).abs().max()) < 1e-6 * 0.2
+
+
+def test_trust_region_hard_case_reaches_the_radius():
+    t = torch.diag(torch.tensor([0.0, 1.0, 2.0], dtype=torch.float64))  # e₁ is an eigenvector
+    c, _ = trust_region_coefficients(t, 1e-3, 1.0)
+    assert float(c.norm()) == pytest.approx(1.0)
+
+
+def _step_function(model, x, dtype):
+    layout = OutputMetric(model, x).layout
+    count = len(layout.names)
+
+    def f(*tensors):
+        params = dict(zip(layout.names, tensors[:count]))
+        grad = layout.flatten(dict(zip(layout.names, tensors[count:])))
+        metric = OutputMetric(model, x, base_point=layout.flatten(params))
+        delta = fip_step(metric, grad, 0.1, beta=0.5, max_iter=8).tangent_vec
+        return tuple(layout.unflatten(delta).values())
+
+    return f
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=str)
+def test_metric_product_and_fip_step_are_permutation_equivariant(tiny, dtype):
+    model, x = tiny
+    model, x = model.to(dtype), x.to(dtype)
+    layout = OutputMetric(model, x).layout
+    gen = torch.Generator().manual_seed(4)
+    params = tuple(p.detach().clone() for p in model.parameters())
+    vec = tuple(torch.randn(p.shape, generator=gen, dtype=dtype) for p in params)
+    pair_in = HiddenUnitPermutation(model, copies=2)
+    single = HiddenUnitPermutation(model)
+
+    def product(*tensors):
+        base = layout.flatten(dict(zip(layout.names, tensors[: len(params)])))
+        metric = OutputMetric(model, x, base_point=base)
+        v = layout.flatten(dict(zip(layout.names, tensors[len(params) :])))
+        return tuple(layout.unflatten(metric(v)).values())
+
+    assert_equivariant(product, params + vec, pair_in, single)
+    tol = 1e-8 if dtype == torch.float64 else 1e-3  # Lanczos accumulates round-off
+    assert_equivariant(
+        _step_function(model, x, dtype), params + vec, pair_in, single, tolerance=tol
+    )
+
+    def broken(*tensors):  # negative control: a fixed, unpermuted offset
+        out = product(*tensors)
+        return (out[0] + torch.arange(out[0].numel(), dtype=dtype).view_as(out[0]),) + out[1:]
+
+    assert not equivariance_error(broken, params + vec, pair_in, single).passed
+
+
+def test_bad_inputs_raise(tiny):
+    model, x = tiny
+    metric = OutputMetric(model, x)
+    grad = torch.ones(metric.layout.size, dtype=x.dtype)
+    for epsilon in (0.0, -1.0, math.nan):
+        with pytest.raises(ValueError, match="epsilon"):
+            fip_step(metric, grad, epsilon)
+    with pytest.raises(TypeError, match="epsilon"):
+        fip_step(metric, grad, "0.1")
+    with pytest.raises(ValueError, match="gradient"):
+        fip_step(metric, torch.zeros_like(grad), 0.1)
+    with pytest.raises(ValueError, match="gradient"):
+        fip_step(metric, grad[:3], 0.1)
+    with pytest.raises(ValueError, match="beta"):
+        fip_step(metric, grad, 0.1, beta=0.0)
+    with pytest.raises(ValueError, match="scalar"):
+        flat_gradient(model, model(x).sum(0), metric.layout)
+    with pytest.raises(TypeError, match="scalar"):
+        flat_gradient(model, 1.0, metric.layout)
+
+
+def test_bhattacharyya_distance():
+    logits = torch.randn(5, 4, dtype=torch.float64)
+    assert float(bhattacharyya_distance(logits, logits)) == pytest.approx(0.0, abs=1e-12)
+    other = torch.randn(5, 4, dtype=torch.float64)
+    p, q = logits.softmax(-1), other.softmax(-1)
+    expected = float(-(p * q).sqrt().sum(-1).log().mean())
+    assert float(bhattacharyya_distance(logits, other)) == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(ValueError, match="same shape"):
+        bhattacharyya_distance(logits, other[:2])
