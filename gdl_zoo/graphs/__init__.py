@@ -1,4 +1,59 @@
 """Graphs and sets under node permutations.
 
-Deep Sets, the GNN flavours, gated graph RNN and graph Transformer.
+Deep Sets, the GNN flavours (convolutional GCN, attentional GAT, message
+passing MPNN and GIN), the gated graph RNN and the graph Transformer, with the
+node-permutation action that proves their symmetry.  Names are imported on
+first access (PEP 562), so ``import gdl_zoo.graphs`` stays cheap.
 """
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS: dict[str, str] = {
+    "NodePermutation": "actions",
+    "NodePermutations": "actions",
+    "check_graph": "validation",
+    "check_edge_index": "validation",
+    "check_batch": "validation",
+    "Graph": "graph",
+    "GraphBatch": "graph",
+    "collate_graphs": "graph",
+    "random_graph_batch": "graph",
+    "SparseAdjacency": "adjacency",
+    "gcn_normalized_adjacency": "adjacency",
+    "global_pool": "readout",
+    "MLP": "readout",
+    "DeepSetsLayer": "deep_sets",
+    "DeepSets": "deep_sets",
+    "GCNConv": "gcn",
+    "GCN": "gcn",
+    "GATConv": "gat",
+    "GAT": "gat",
+    "edge_softmax": "gat",
+    "MPNNLayer": "mpnn",
+    "MPNN": "mpnn",
+    "GINConv": "gin",
+    "GIN": "gin",
+    "GatedGraphConv": "ggnn",
+    "GGNN": "ggnn",
+    "random_walk_encoding": "positional_encodings",
+    "laplacian_eigenvectors": "positional_encodings",
+    "SignInvariantEncoder": "positional_encodings",
+    "GraphAttention": "graph_transformer",
+    "GraphTransformerLayer": "graph_transformer",
+    "GraphTransformer": "graph_transformer",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    """Import ``name`` from its module on first access."""
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'gdl_zoo.graphs' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"gdl_zoo.graphs.{_EXPORTS[name]}"), name)
+
+
+def __dir__() -> list[str]:
+    return __all__

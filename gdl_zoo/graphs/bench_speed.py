@@ -1,0 +1,212 @@
+"""Speed and peak memory of our graph layers against their PyTorch Geometric counterparts.
+
+On one random graph (``N`` nodes, ``E`` uniformly random directed edges,
+``C = 64`` channels in and out) each pair of layers runs forward + backward
+(sum of outputs, gradients to inputs and weights) side by side:
+
+- ``gcn``: :class:`~gdl_zoo.graphs.gcn.GCNConv` with its normalised CSR
+  adjacency built once per graph (as our models do), vs PyG ``GCNConv``
+  (normalisation recomputed every call); also ours rebuilding it every call;
+- ``gat``: :class:`~gdl_zoo.graphs.gat.GATConv` (4 heads × 16) with its CSR
+  edge pattern built once per graph (as our models do) vs PyG ``GATConv``; also
+  ours rebuilding the pattern every call;
+- ``gin``: :class:`~gdl_zoo.graphs.gin.GINConv` (CSR adjacency once per graph) vs
+  PyG ``GINConv`` with the same two-layer MLP;
+- ``ggnn``: :class:`~gdl_zoo.graphs.ggnn.GatedGraphConv` (2 steps) vs PyG ``GatedGraphConv``.
+
+Time: one warm-up call of every variant, then ``repeat`` rounds that call
+each variant once (interleaved, so that the load of a shared machine falls on
+all alike); the ratio of medians, ours / PyG.  Peak memory on CPU: every variant runs in a fresh
+Python subprocess (``python -m gdl_zoo.graphs.bench_speed``) that builds its
+inputs, resets the kernel's peak-RSS counter (``/proc/self/clear_refs``, Linux),
+runs one forward + backward and reports ``VmHWM − VmRSS_before``: the extra
+resident memory of the step, allocator caching included.  On CUDA,
+``torch.cuda.max_memory_allocated`` after ``reset_peak_memory_stats`` in process.
+The quick mode uses a small graph and skips the subprocesses.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from gdl_zoo.bench.suites import BenchContext, Record, Timing, ratio
+
+__all__ = ["VARIANTS", "PAIRS", "build_variant", "graph_speed"]
+
+#: Input and output channels of every benchmarked layer.
+CHANNELS = 64
+#: (nodes, edges) of the full run's random graph.
+FULL = (100_000, 1_000_000)
+#: (nodes, edges) of the quick run's random graph.
+QUICK = (1_000, 5_000)
+#: (flavour, ours, reference): the pairs compared side by side.
+PAIRS = (
+    ("gcn", "gcn_ours", "gcn_pyg"),
+    ("gcn (normalisation every call)", "gcn_ours_uncached", "gcn_pyg"),
+    ("gat", "gat_ours", "gat_pyg"),
+    ("gat (pattern every call)", "gat_ours_uncached", "gat_pyg"),
+    ("gin", "gin_ours", "gin_pyg"),
+    ("ggnn", "ggnn_ours", "ggnn_pyg"),
+)
+#: Every variant name that :func:`build_variant` accepts.
+VARIANTS = tuple(sorted({v for _, a, b in PAIRS for v in (a, b)}))
+
+
+def _mlp() -> nn.Module:
+    return nn.Sequential(nn.Linear(CHANNELS, CHANNELS), nn.ReLU(), nn.Linear(CHANNELS, CHANNELS))
+
+
+def build_variant(name: str, num_nodes: int, num_edges: int, seed: int, device: str = "cpu"):
+    """A zero-argument fwd+bwd step of variant ``name`` on a seeded random graph."""
+    import torch_geometric.nn as pyg
+
+    from gdl_zoo.graphs import adjacency as adj
+    from gdl_zoo.graphs.gat import GATConv
+    from gdl_zoo.graphs.gcn import GCNConv
+    from gdl_zoo.graphs.ggnn import GatedGraphConv
+    from gdl_zoo.graphs.gin import GINConv
+
+    gen = torch.Generator().manual_seed(seed)
+    edge_index = torch.randint(0, num_nodes, (2, num_edges), generator=gen).to(device)
+    x = torch.randn(num_nodes, CHANNELS, generator=gen).to(device).requires_grad_()
+    torch.manual_seed(seed)
+    extra = ()
+    if name == "gcn_ours":
+        layer = GCNConv(CHANNELS, CHANNELS)
+        extra = (adj.gcn_normalized_adjacency(edge_index, num_nodes),)
+    elif name == "gcn_ours_uncached":
+        layer = GCNConv(CHANNELS, CHANNELS)
+    elif name == "gcn_pyg":
+        layer = pyg.GCNConv(CHANNELS, CHANNELS)
+    elif name == "gat_ours":
+        layer = GATConv(CHANNELS, CHANNELS // 4, heads=4)
+        extra = (adj.EdgePattern.from_edges(edge_index, num_nodes, self_loops=True),)
+    elif name == "gat_ours_uncached":
+        layer = GATConv(CHANNELS, CHANNELS // 4, heads=4)
+    elif name == "gat_pyg":
+        layer = pyg.GATConv(CHANNELS, CHANNELS // 4, heads=4)
+    elif name == "gin_ours":
+        layer = GINConv(_mlp())
+        extra = (adj.SparseAdjacency.from_edges(edge_index, num_nodes),)
+    elif name == "gin_pyg":
+        layer = pyg.GINConv(_mlp())
+    elif name == "ggnn_ours":
+        layer = GatedGraphConv(CHANNELS, 2)
+        extra = (adj.SparseAdjacency.from_edges(edge_index, num_nodes),)
+    elif name == "ggnn_pyg":
+        layer = pyg.GatedGraphConv(CHANNELS, 2)
+    else:
+        raise ValueError(f"variant: expected one of {VARIANTS}, got {name!r}")
+    layer = layer.to(device)
+
+    def step():
+        layer.zero_grad(set_to_none=True)
+        x.grad = None
+        layer(x, edge_index, *extra).sum().backward()
+
+    return step
+
+
+def _status(field: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return float(line.split()[1]) / 1024  # kB -> MiB
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def _peak_in_this_process(name: str, num_nodes: int, num_edges: int, seed: int) -> float:
+    """Extra peak resident memory (MiB) of one fwd+bwd step of ``name`` (Linux only)."""
+    step = build_variant(name, num_nodes, num_edges, seed)
+    before = _status("VmRSS")
+    Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
+    step()
+    return _status("VmHWM") - before
+
+
+def _peak_memory(name: str, num_nodes: int, num_edges: int, seed: int, device: str) -> float:
+    if device.startswith("cuda"):
+        step = build_variant(name, num_nodes, num_edges, seed, device)
+        torch.cuda.synchronize()
+        base = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+        step()
+        torch.cuda.synchronize()
+        return (torch.cuda.max_memory_allocated() - base) / 2**20
+    command = [sys.executable, "-m", "gdl_zoo.graphs.bench_speed", name]
+    command += [str(num_nodes), str(num_edges), str(seed)]
+    done = subprocess.run(command, capture_output=True, text=True, check=True, timeout=600)
+    return float(json.loads(done.stdout.strip().splitlines()[-1])["peak_mib"])
+
+
+def _interleaved_times(steps: dict, repeat: int, device: str) -> dict[str, Timing]:
+    """Time every step ``repeat`` times in rounds (one call of each per round) after a warm-up.
+
+    Interleaving spreads the load of a shared machine evenly over ours and the
+    reference instead of favouring whichever ran in a quiet moment.
+    """
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+    for step in steps.values():
+        step()
+    sync()
+    samples: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(repeat):
+        for name, step in steps.items():
+            start = time.perf_counter()
+            step()
+            sync()
+            samples[name].append(time.perf_counter() - start)
+    return {name: Timing(min(t), statistics.median(t), max(t)) for name, t in samples.items()}
+
+
+def graph_speed(context: BenchContext) -> list[Record]:
+    """Fwd+bwd time and peak-memory ratios, ours / PyG, for each flavour."""
+    num_nodes, num_edges = QUICK if context.quick else FULL
+    measure_memory = not context.quick and (
+        context.device.startswith("cuda") or Path("/proc/self/clear_refs").exists()
+    )
+    graph = {"nodes": num_nodes, "edges": num_edges, "channels": CHANNELS}
+    steps = {
+        name: build_variant(name, num_nodes, num_edges, context.seed, context.device)
+        for name in VARIANTS
+    }
+    times = _interleaved_times(steps, context.repeat, context.device)
+    del steps
+    memory = {}
+    if measure_memory:
+        for name in VARIANTS:
+            memory[name] = _peak_memory(name, num_nodes, num_edges, context.seed, context.device)
+    records = []
+    for flavour, ours, ref in PAIRS:
+        t_ours, t_ref = times[ours], times[ref]
+        records.append(
+            Record(
+                flavour,
+                "fwd+bwd time ratio (ours / PyG)",
+                ratio(t_ours.median, t_ref.median),
+                "ratio",
+                None,
+                {"ours_s": t_ours.as_dict(), "pyg_s": t_ref.as_dict(), "goal": 1.2, **graph},
+            )
+        )
+        if measure_memory:
+            value = ratio(memory[ours], memory[ref])
+            details = {"ours_mib": memory[ours], "pyg_mib": memory[ref], "goal": 1.2, **graph}
+        else:
+            value, details = float("nan"), {"skipped": "quick mode: peak memory in full runs only"}
+        records.append(
+            Record(flavour, "peak memory ratio (ours / PyG)", value, "ratio", None, details)
+        )
+    return records
+
+
+if __name__ == "__main__":
+    _name, _n, _e, _seed = sys.argv[1], *map(int, sys.argv[2:5])
+    print(json.dumps({"peak_mib": _peak_in_this_process(_name, _n, _e, _seed)}))

@@ -1,0 +1,29 @@
+"""Graph containers, collation and the random example batches."""
+
+import pytest
+import torch
+
+from gdl_zoo.graphs.graph import Graph, collate_graphs, random_graph_batch
+
+
+def test_collate_offsets_edges_and_builds_batch():
+    a = Graph(torch.randn(2, 3), torch.tensor([[0], [1]]), torch.tensor(1))
+    b = Graph(torch.randn(3, 3), torch.tensor([[2], [0]]), torch.tensor(0))
+    batch = collate_graphs([a, b])
+    assert batch.edge_index.tolist() == [[0, 4], [1, 2]]
+    assert batch.batch.tolist() == [0, 0, 1, 1, 1]
+    assert batch.y.tolist() == [1, 0] and batch.num_graphs == 2
+    with pytest.raises(ValueError, match="at least one graph"):
+        collate_graphs([])
+    with pytest.raises(ValueError, match="indices in"):
+        Graph(torch.randn(2, 3), torch.tensor([[0], [2]]))
+
+
+def test_random_batches_have_the_corner_cases():
+    g = random_graph_batch(2, torch.float64, torch.Generator().manual_seed(0), 4, 2)
+    assert g.x.shape == (12, 4) and g.edge_attr.shape == (g.edge_index.shape[1], 2)
+    loops = g.edge_index[0] == g.edge_index[1]
+    assert loops.any()
+    touched = torch.zeros(12, dtype=torch.bool)
+    touched[g.edge_index.flatten()] = True
+    assert not touched[6] and not touched[11]  # the last node of each graph is isolated

@@ -1,0 +1,65 @@
+"""Graph Transformer: attention stays within graphs; encodings keep the symmetry."""
+
+import pytest
+import torch
+
+from gdl_zoo.graphs.actions import NodePermutation
+from gdl_zoo.graphs.graph import random_graph_batch
+from gdl_zoo.graphs.graph_transformer import GraphTransformer
+from gdl_zoo.graphs.positional_encodings import laplacian_eigenvectors, random_walk_encoding
+from gdl_zoo.symmetry import Invariant, assert_equivariant
+
+ROLES = ("node", "edge_index", "batch")
+
+
+def _batch(dtype):
+    return random_graph_batch(2, dtype, torch.Generator().manual_seed(8), 4)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("task", ["node", "graph"])
+def test_symmetry_with_random_walk_encodings(task, dtype):
+    g = _batch(dtype)
+    model = GraphTransformer(4, 8, 3, heads=2, task=task).to(dtype)
+    act_out = NodePermutation((7, 5)) if task == "node" else Invariant()
+    report = assert_equivariant(
+        model, (g.x, g.edge_index, g.batch), NodePermutation((7, 5), ROLES), act_out
+    )
+    if dtype == torch.float64:
+        assert report.max_error < 1e-10
+
+
+def _generic_graphs():
+    """Two connected graphs (7 and 5 nodes) whose Laplacians have simple eigenvalues."""
+    gen = torch.Generator().manual_seed(9)
+    pairs = [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5), (5, 6), (0, 3), (2, 6), (1, 5)]
+    pairs += [(7, 8), (8, 9), (9, 10), (10, 11), (7, 9)]
+    directed = torch.tensor(pairs).t()
+    edge_index = torch.cat([directed, directed.flip(0)], 1)
+    batch = torch.tensor([0] * 7 + [1] * 5)
+    return torch.randn(12, 4, generator=gen, dtype=torch.float64), edge_index, batch
+
+
+def test_laplacian_option_is_sign_invariant_and_symmetric_on_a_generic_graph():
+    x, edge_index, batch = _generic_graphs()
+    _, values, _ = laplacian_eigenvectors(edge_index, 12, 3, batch)
+    for rows in (values[0], values[7]):
+        assert rows.diff().min() > 1e-3  # simple eigenvalues: only signs are ambiguous
+    model = GraphTransformer(4, 8, 3, heads=2, rw_steps=0, laplacian_k=3, task="node").double()
+    report = assert_equivariant(
+        model, (x, edge_index, batch), NodePermutation((7, 5), ROLES), NodePermutation((7, 5))
+    )
+    assert report.max_error < 1e-10
+
+
+def test_precomputed_encodings_and_edge_bias():
+    g = _batch(torch.float64)
+    model = GraphTransformer(4, 8, 3, heads=2, task="node").double()
+    rwse = random_walk_encoding(g.edge_index, 12, 8, g.batch)
+    assert torch.allclose(
+        model(g.x, g.edge_index, g.batch, rwse=rwse), model(g.x, g.edge_index, g.batch)
+    )
+    with pytest.raises(ValueError, match=r"rwse: expected shape \(N, K\) = \(12, 8\)"):
+        model(g.x, g.edge_index, g.batch, rwse=rwse[:, :3])
+    with pytest.raises(ValueError, match="multiple of heads"):
+        GraphTransformer(4, 6, 3, heads=4)

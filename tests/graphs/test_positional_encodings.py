@@ -1,0 +1,50 @@
+"""Positional encodings: RWSE against matrix powers, Laplacian signs and padding."""
+
+import torch
+
+from gdl_zoo.graphs.graph import random_graph_batch
+from gdl_zoo.graphs.positional_encodings import (
+    SignInvariantEncoder,
+    dense_adjacency,
+    laplacian_eigenvectors,
+    random_walk_encoding,
+)
+
+
+def _batch():
+    return random_graph_batch(2, torch.float64, torch.Generator().manual_seed(7), 2)
+
+
+def test_random_walk_encoding_matches_matrix_powers_per_graph():
+    g = _batch()
+    encoding = random_walk_encoding(g.edge_index, g.x.shape[0], 4, g.batch)
+    for b, (start, n) in enumerate([(0, 7), (7, 5)]):
+        counts = dense_adjacency(g.edge_index, g.batch, g.x.shape[0])[b, :n, :n].T
+        walk = counts / counts.sum(1, keepdim=True).clamp(min=1)
+        for k in range(1, 5):
+            expected = torch.diagonal(torch.linalg.matrix_power(walk, k))
+            assert torch.allclose(encoding[start : start + n, k - 1], expected, atol=1e-14)
+
+
+def test_laplacian_eigenvectors_solve_the_eigenproblem_and_pad():
+    g = _batch()
+    vectors, values, valid = laplacian_eigenvectors(g.edge_index, 12, 6, g.batch)
+    assert valid[:7].all() and valid[7:, :4].all() and not valid[7:, 4:].any()  # n = 5: 4 vectors
+    s = dense_adjacency(g.edge_index, g.batch, 12)[0, :7, :7]
+    s = ((s + s.T) > 0).double() * (1 - torch.eye(7, dtype=torch.float64))
+    d = s.sum(1)
+    scale = torch.where(d > 0, d.clamp(min=1).rsqrt(), 0.0)
+    laplacian = torch.eye(7, dtype=torch.float64) - scale[:, None] * s * scale[None, :]
+    u, lam = vectors[:7], values[0]
+    assert torch.allclose(laplacian @ u, u * lam, atol=1e-12)
+
+
+def test_sign_invariant_encoder():
+    encoder = SignInvariantEncoder(5).double()
+    vectors = torch.randn(6, 3, dtype=torch.float64)
+    values = torch.rand(6, 3, dtype=torch.float64)
+    valid = torch.ones(6, 3, dtype=torch.bool)
+    flips = torch.tensor([1.0, -1.0, -1.0], dtype=torch.float64)
+    out = encoder(vectors, values, valid)
+    assert torch.allclose(encoder(vectors * flips, values, valid), out, atol=1e-14)
+    assert not torch.allclose(encoder(vectors.roll(1, 0), values, valid), out)
