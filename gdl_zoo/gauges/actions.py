@@ -145,8 +145,7 @@ class GaugeChange(Action):
 def _mesh_inputs(inputs: Any, num_vertices: int):
     if not isinstance(inputs, (tuple, list)) or len(inputs) != 4:
         raise ValueError(
-            "inputs: expected (features, positions, faces, frame), got "
-            f"{type(inputs).__name__} of length {len(inputs) if hasattr(inputs, '__len__') else '?'}"
+            f"inputs: expected (features, positions, faces, frame), got {type(inputs).__name__}"
         )
     features, positions, faces, frame = inputs
     for name, value in (("features", features), ("positions", positions), ("frame", frame)):

@@ -109,9 +109,7 @@ def _check_frame(frame: torch.Tensor | None, mesh: TriangleMesh, like: torch.Ten
         got = frame.dtype if isinstance(frame, torch.Tensor) else type(frame).__name__
         raise TypeError(f"frame: expected a floating tensor, got {got}")
     if tuple(frame.shape) != (mesh.num_vertices,):
-        raise ValueError(
-            f"frame: expected shape ({mesh.num_vertices},), got {tuple(frame.shape)}"
-        )
+        raise ValueError(f"frame: expected shape ({mesh.num_vertices},), got {tuple(frame.shape)}")
     return frame.to(like)
 
 
@@ -179,9 +177,7 @@ def spoke_index(mesh: TriangleMesh, centre: torch.Tensor, neighbour: torch.Tenso
     return found
 
 
-def ring_holonomy(
-    mesh: TriangleMesh, gauge: MeshGauge
-) -> tuple[torch.Tensor, torch.Tensor]:
+def ring_holonomy(mesh: TriangleMesh, gauge: MeshGauge) -> tuple[torch.Tensor, torch.Tensor]:
     """Transport composed around the link of every interior vertex, in ``(−π, π]``.
 
     For interior ``p`` with neighbours ``q_0, …, q_{k−1}`` counter-clockwise,
@@ -210,7 +206,7 @@ def ring_holonomy(
 
 
 def link_curvature_share(mesh: TriangleMesh, lengths: torch.Tensor) -> torch.Tensor:
-    """``Σ_{q ∈ link(p)} K_q β_pq / Θ_q`` at every vertex: what :func:`ring_holonomy` adds to ``K_p``.
+    """``Σ_{q ∈ link(p)} K_q β_pq / Θ_q`` per vertex: what :func:`ring_holonomy` adds to ``K_p``.
 
     Shapes:
         lengths: (E,); returns (N,).

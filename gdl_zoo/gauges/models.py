@@ -58,7 +58,7 @@ MEASURED_REGULAR_ERRORS: dict[str, dict[int, float]] = {
     "gem_cnn": {7: 0.124, 15: 0.0269, 31: 0.0060, 32: 0.0065, 63: 0.0012},
     "gauge_transformer": {7: 0.365, 15: 0.0708, 31: 0.0156, 32: 0.0096, 63: 0.0031},
 }
-#: The relative equivariance error the cards declare for S = EXAMPLE_SAMPLES (2x the worst measured).
+#: The relative equivariance error the cards declare at S = EXAMPLE_SAMPLES (2x the worst measured).
 REGULAR_TOLERANCE = 0.02
 _SUBDIVISIONS = 1
 _NUM_VERTICES = 10 * 4**_SUBDIVISIONS + 2

@@ -52,3 +52,59 @@ def test_group_generators_and_validation():
         GaugeChange((1, 1), 3)
     with pytest.raises(ValueError, match="expected features or a tuple"):
         GaugeChange(SO2Irreps((1,)), 3).act(group.identity()[:3], (torch.zeros(3, 1), 1))
+
+
+def _mesh_inputs():
+    from gdl_zoo.meshes.generators import icosphere
+
+    positions, mesh = icosphere(0)
+    gen = torch.Generator().manual_seed(3)
+    irreps = SO2Irreps((1, 2))
+    x = torch.randn(12, irreps.dim, generator=gen, dtype=torch.float64)
+    frame = torch.rand(12, generator=gen, dtype=torch.float64)
+    return irreps, (x, positions, mesh.faces, frame)
+
+
+def test_gauge_mesh_symmetry_is_an_action_and_inverts():
+    from gdl_zoo.gauges.actions import GaugeMeshSymmetry, GaugeVertexOutputs
+    from gdl_zoo.symmetry.testing import check_action
+
+    irreps, inputs = _mesh_inputs()
+    action = GaugeMeshSymmetry(irreps, 12)
+    check_action(action, inputs)
+    check_action(GaugeVertexOutputs(irreps, 12), inputs[0])
+    g = action.sample(torch.Generator().manual_seed(4))
+    back = action.act(action.group.inverse(g), action.act(g, inputs))
+    for a, b in zip(back, inputs):
+        assert torch.allclose(a.double(), b.double(), atol=1e-12)
+
+
+def test_gauge_mesh_symmetry_moves_each_part_as_documented():
+    from gdl_zoo.gauges.actions import GaugeMeshSymmetry
+
+    irreps, (x, positions, faces, frame) = _mesh_inputs()
+    action = GaugeMeshSymmetry(irreps, 12)
+    gauge, (q, t), perm = action.sample(torch.Generator().manual_seed(5))
+    x2, p2, f2, fr2 = action.act((gauge, (q, t), perm), (x, positions, faces, frame))
+    assert torch.allclose(fr2, frame[perm] + gauge)
+    assert torch.allclose(p2, positions[perm] @ q.T + t)
+    assert torch.allclose(x2[0], irreps.matrix(-gauge[0]) @ x[perm[0]])
+    assert torch.equal(perm[f2], faces)  # face (a, b, c) now names the same old vertices
+
+
+def test_mesh_actions_reject_malformed_inputs():
+    from gdl_zoo.gauges.actions import EmbeddingChange, GaugeMeshSymmetry, GaugeVertexOutputs
+
+    irreps, inputs = _mesh_inputs()
+    action = GaugeMeshSymmetry(irreps, 12)
+    g = action.group.identity()
+    with pytest.raises(ValueError, match=r"expected \(features, positions, faces, frame\)"):
+        action.act(g, inputs[:3])
+    with pytest.raises(ValueError, match="frame: expected 12 vertices"):
+        action.act(g, (*inputs[:3], inputs[3][:5]))
+    with pytest.raises(ValueError, match=r"outputs: expected shape \(12, C\)"):
+        GaugeVertexOutputs(irreps, 12).act(g, inputs[0][:4])
+    with pytest.raises(TypeError, match="expected an Action"):
+        EmbeddingChange("fold")
+    with pytest.raises(TypeError, match="SO2Irreps"):
+        GaugeMeshSymmetry((1, 2), 12)

@@ -67,3 +67,20 @@ def test_forward_backward_and_validation():
         GEMCNN(IN, SCALARS, nonlinearity="relu")
     with pytest.raises(ValueError, match="num_layers"):
         GaugeTransformer(IN, SCALARS, num_layers=0)
+
+
+def test_irreps_order_mismatch():
+    """Irreps whose orders do not fit: refused where detectable, caught by the harness otherwise."""
+    with pytest.raises(ValueError, match="equal multiplicities"):  # ρ_1 missing from "regular"
+        GEMCNN(IN, SCALARS, hidden=SO2Irreps((2, 0, 2)), nonlinearity="regular")
+    with pytest.raises(ValueError, match=r"samples: expected an int > 2N = 6"):
+        GEMCNN(IN, SCALARS, hidden=SO2Irreps.regular(2, 3), samples=6)
+    with pytest.raises(ValueError, match="expected last dimension 4"):
+        GaugeChange(SO2Irreps((0, 2)), N).act(torch.zeros(N), torch.zeros(N, 5))
+    # same dimension, other orders: a tensor carries no irreps tag, so the model cannot tell;
+    # declaring the wrong irreps (ρ_2 for what the model treats as ρ_1) fails the symmetry check
+    model = _model(GEMCNN, VECTOR, "norm", torch.float64)
+    report = equivariance_error(
+        model, _inputs(torch.float64), GaugeChange(IN, N), GaugeChange(SO2Irreps((0, 0, 1)), N)
+    )
+    assert not report.passed
