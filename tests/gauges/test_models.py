@@ -1,4 +1,4 @@
-"""The gem_cnn and gauge_transformer cards: declared tolerance, shrinking with S; exact when norm."""
+"""The gem_cnn and gauge_transformer cards: declared tolerance shrinking with S; exact with norm."""
 
 import pytest
 import torch
