@@ -182,8 +182,7 @@ def face_areas(mesh: TriangleMesh, lengths: torch.Tensor) -> torch.Tensor:
 
 def _corner_cos_legs(sides: torch.Tensor) -> torch.Tensor:
     """``b² + c² − a²`` opposite each corner (:func:`_cos_leg`), from the (F, 3) sides."""
-    a, b, c = sides.unbind(1)
-    return torch.stack([_cos_leg(a, b, c), _cos_leg(b, c, a), _cos_leg(c, a, b)], 1)
+    return _cos_leg(sides, sides.roll(-1, dims=1), sides.roll(-2, dims=1))
 
 
 def _corner_terms(mesh: TriangleMesh, lengths: torch.Tensor):

@@ -62,43 +62,76 @@ __all__ = [
 def regge_action(mesh: TriangleMesh, lengths: torch.Tensor) -> torch.Tensor:
     """The discrete Einstein–Hilbert (Regge) action ``Σ_v K_v`` (angle defects).
 
-    Equals ``2πχ`` on a closed mesh for every metric, with zero gradient
-    (boundary meshes: with the boundary turning included, likewise).
+    Reference: Regge 1961, *General relativity without coordinates*.
+
+    With the boundary turning included at boundary vertices
+    (:func:`~gdl_zoo.meshes.geometry.angle_defect`) it equals ``2πχ`` for
+    every metric (discrete Gauss–Bonnet), so its gradient vanishes: in two
+    dimensions it is topological and cannot regularise a metric.
+
+    Shapes:
+        lengths: (E,); returns a scalar.
     """
     return angle_defect(mesh, lengths).sum()
 
 
+def _interior_curvature(mesh: TriangleMesh, lengths: torch.Tensor):
+    """Angle defects and lumped areas of the interior vertices (boundary turning left out)."""
+    interior = ~mesh.is_boundary_vertex
+    return angle_defect(mesh, lengths)[interior], lumped_mass(mesh, lengths)[interior]
+
+
 def curvature_squared(mesh: TriangleMesh, lengths: torch.Tensor) -> torch.Tensor:
-    """``Σ_v K_v² / A_v``: the discrete ``∫ K² dA`` with ``K_v/A_v`` the pointwise curvature."""
-    k = angle_defect(mesh, lengths)
-    return (k * k / lumped_mass(mesh, lengths)).sum()
+    """``Σ_v K_v² / A_v`` over interior vertices: the discrete ``∫ K² dA``, ``K_v/A_v`` pointwise.
+
+    Scales like ``s⁻²`` when every length is scaled by ``s`` (it favours large surfaces).
+
+    Shapes:
+        lengths: (E,); returns a scalar.
+    """
+    k, area = _interior_curvature(mesh, lengths)
+    return (k * k / area).sum()
 
 
 def calabi_energy(mesh: TriangleMesh, lengths: torch.Tensor) -> torch.Tensor:
     """A scale-invariant Calabi-type energy ``A · Σ_v A_v (K_v/A_v − K̄)²``, ``K̄ = Σ K_v / A``.
 
-    The discrete ``A ∫ (K − K̄)² dA`` with ``K_v / A_v`` the pointwise
-    curvature (``A_v`` lumped areas, ``A`` the total area): zero iff the
-    curvature is constant (a round metric on a sphere), unchanged by scaling
-    the metric, so it fights the data only on the shape, never on the size.
+    The discrete ``A ∫ (K − K̄)² dA`` over the interior vertices, with
+    ``K_v / A_v`` the pointwise curvature (``A_v`` lumped areas, ``A`` their
+    total): zero iff the curvature is constant (a round metric on a sphere),
+    unchanged by scaling the metric, so it fights the data only on the shape,
+    never on the size.
+
+    Shapes:
+        lengths: (E,); returns a scalar.
     """
-    k = angle_defect(mesh, lengths)
-    area = lumped_mass(mesh, lengths)
+    k, area = _interior_curvature(mesh, lengths)
     total = area.sum()
     mean = k.sum() / total
     return total * (k - mean * area).pow(2).div(area).sum()
 
 
 def total_area(mesh: TriangleMesh, lengths: torch.Tensor) -> torch.Tensor:
-    """The surface area ``Σ_f A_f``."""
+    """The surface area ``Σ_f A_f``.
+
+    Shapes:
+        lengths: (E,); returns a scalar.
+    """
     return face_areas(mesh, lengths).sum()
 
 
 def conformal_dirichlet(metric: EdgeLengthMetric) -> torch.Tensor:
-    """The Dirichlet energy ``uᵀ L u`` of the conformal factors, ``L`` of the base lengths.
+    """The Dirichlet energy ``uᵀ L u = ½ Σ_ij w_ij (u_i − u_j)²`` of the conformal factors.
+
+    ``L`` is the cotan Laplacian of the base lengths ``exp(λ)`` (held fixed,
+    detached), so the energy penalises rough scale factors and vanishes for a
+    constant ``u`` (a global scaling).
 
     Raises:
         ValueError: the metric has no conformal factors.
+
+    Shapes:
+        returns a scalar.
     """
     if metric.u is None:
         raise ValueError("conformal_dirichlet needs an EdgeLengthMetric with conformal=True")
@@ -108,7 +141,8 @@ def conformal_dirichlet(metric: EdgeLengthMetric) -> torch.Tensor:
     return (metric.u * pattern.matvec(lap, metric.u)).sum()
 
 
-#: The complexity terms of ``fit_metric`` by name, each ``(mesh, lengths) -> scalar``.
+#: The complexity terms of ``fit_metric`` by name, each ``(mesh, lengths) -> scalar``
+#: (``fit_metric`` also accepts ``"conformal_dirichlet"``, a function of the metric).
 COMPLEXITY_TERMS: dict[str, Callable[[TriangleMesh, torch.Tensor], torch.Tensor]] = {
     "curvature_squared": curvature_squared,
     "calabi": calabi_energy,
@@ -116,14 +150,28 @@ COMPLEXITY_TERMS: dict[str, Callable[[TriangleMesh, torch.Tensor], torch.Tensor]
 }
 
 
+def _describe(x) -> str:
+    if isinstance(x, torch.Tensor):
+        return f"a {x.dtype} tensor of shape {tuple(x.shape)}"
+    return type(x).__name__
+
+
 def _check_pairs(mesh: TriangleMesh, pairs: torch.Tensor, targets: torch.Tensor) -> None:
-    if not isinstance(pairs, torch.Tensor) or pairs.dtype != torch.long or pairs.dim() != 2 \
-            or pairs.shape[1] != 2:  # fmt: skip
-        raise ValueError(f"pairs: expected a (P, 2) LongTensor, got {pairs!r:.60}")
-    if bool(((pairs < 0) | (pairs >= mesh.num_vertices)).any()):
-        raise ValueError(f"pairs: expected vertex indices in [0, {mesh.num_vertices})")
+    if (
+        not isinstance(pairs, torch.Tensor)
+        or pairs.dtype != torch.long
+        or pairs.dim() != 2
+        or pairs.shape[1] != 2
+    ):
+        raise ValueError(f"pairs: expected a (P, 2) LongTensor, got {_describe(pairs)}")
+    bad = torch.nonzero(((pairs < 0) | (pairs >= mesh.num_vertices)).any(1)).flatten()
+    if len(bad):
+        raise ValueError(
+            f"pairs: expected vertex indices in [0, {mesh.num_vertices}), "
+            f"pair {int(bad[0])} is {pairs[bad[0]].tolist()}"
+        )
     if not isinstance(targets, torch.Tensor) or targets.shape != (len(pairs),):
-        raise ValueError(f"targets: expected shape ({len(pairs)},), got {targets!r:.60}")
+        raise ValueError(f"targets: expected shape ({len(pairs)},), got {_describe(targets)}")
 
 
 def geodesic_distance_term(
@@ -136,7 +184,7 @@ def geodesic_distance_term(
     first vertices of the pairs).
 
     Shapes:
-        pairs: (P, 2); targets: (P,).
+        pairs: (P, 2); targets: (P,); the returned function maps (E,) to a scalar.
     """
     _check_pairs(mesh, pairs, targets)
     sources, row = torch.unique(pairs[:, 0], return_inverse=True)
@@ -154,10 +202,15 @@ def heat_kernel_term(
 ) -> Callable[[torch.Tensor], torch.Tensor]:
     """Mean squared error of implicit heat-kernel values ``[(M + tL)⁻¹ M]_ij`` on pairs.
 
+    ``(M + tL)⁻¹ M`` is one backward Euler step of the heat flow for time ``t``
+    (``M`` lumped), the heat kernel the diffusion layers use.
+
     Shapes:
-        pairs: (P, 2); targets: (P,).
+        pairs: (P, 2); targets: (P,); the returned function maps (E,) to a scalar.
     """
     _check_pairs(mesh, pairs, targets)
+    if not (isinstance(t, (int, float)) and t > 0 and math.isfinite(t)):
+        raise ValueError(f"t: expected a positive heat time, got {t!r}")
     sources, row = torch.unique(pairs[:, 0], return_inverse=True)
     pattern = SparsityPattern.of_mesh(mesh)
 
@@ -184,10 +237,14 @@ def spectrum_term(
     ``targets`` are ``λ_1 … λ_k``.
 
     Shapes:
-        targets: (k,).
+        targets: (k,); the returned function maps (E,) to a scalar.
     """
     if not isinstance(targets, torch.Tensor) or targets.dim() != 1 or len(targets) == 0:
-        raise ValueError(f"targets: expected a (k,) tensor of eigenvalues, got {targets!r:.60}")
+        raise ValueError(
+            f"targets: expected a (k,) tensor of eigenvalues, got {_describe(targets)}"
+        )
+    if not bool((targets > 0).all()):
+        raise ValueError("targets: expected positive eigenvalues (the zero one is skipped)")
     if len(targets) >= mesh.num_vertices:
         raise ValueError(f"targets: at most {mesh.num_vertices - 1} eigenvalues")
     pattern = SparsityPattern.of_mesh(mesh)
@@ -230,33 +287,57 @@ def fit_metric(
 
     Reference: Zhang 2025 (arXiv 2510.26068), variational metric learning.
 
+    Every term is a torch function of the lengths, so one backward pass gives
+    the gradient (through the sparse solves of the data terms by adjoint
+    solves).  A step that leaves the valid metrics is caught by the data
+    terms' :func:`~gdl_zoo.meshes.metric.check_lengths` (naming the faces);
+    the barrier keeps the iterates away from it.  Intrinsic Delaunay flips
+    (:meth:`EdgeLengthMetric.flip_to_delaunay`) change the mesh, so they go
+    between calls, with data terms rebuilt for the new mesh.
+
     Args:
         metric: the learnable metric (optimised in place).
         data_term: ``lengths -> scalar`` (:func:`geodesic_distance_term`, …).
-        complexity: a name in :data:`COMPLEXITY_TERMS` or ``(mesh, lengths) -> scalar``.
+        complexity: a name in :data:`COMPLEXITY_TERMS`, ``"conformal_dirichlet"``
+            (needs ``conformal=True``), or ``(mesh, lengths) -> scalar``.
         lam: ``λ ≥ 0``.
         steps: optimisation steps.
-        lr: Adam learning rate (on log-lengths).
-        barrier_weight: ``μ`` of the triangle-inequality barrier.
+        lr: Adam learning rate (on log-lengths and conformal factors).
+        barrier_weight: ``μ ≥ 0`` of the triangle-inequality barrier.
         margin: the barrier's relative slack margin.
 
     Returns:
-        A :class:`FitResult` with the loss history.
+        A :class:`FitResult` with the loss history (one entry per step, the
+        losses before that step's update).
 
     Raises:
-        ValueError: bad arguments, or a step that produced an invalid metric
-            (violated triangle inequalities, named by face) or a non-finite loss.
+        TypeError: ``metric`` is not an :class:`EdgeLengthMetric`.
+        ValueError: bad arguments, an invalid metric reached by a step
+            (violated triangle inequalities, named by face), or a non-finite loss.
     """
     if not isinstance(metric, EdgeLengthMetric):
         raise TypeError(f"metric: expected an EdgeLengthMetric, got {type(metric).__name__}")
+    names = sorted(COMPLEXITY_TERMS) + ["conformal_dirichlet"]
     if isinstance(complexity, str):
-        if complexity not in COMPLEXITY_TERMS:
+        if complexity not in names:
             raise ValueError(
-                f"complexity: expected one of {sorted(COMPLEXITY_TERMS)}, got {complexity!r}"
+                f"complexity: expected one of {names} or a callable, got {complexity!r}"
             )
-        complexity = COMPLEXITY_TERMS[complexity]
+        if complexity == "conformal_dirichlet":
+            if metric.u is None:
+                raise ValueError("complexity='conformal_dirichlet' needs a conformal metric")
+
+            def complexity(mesh: TriangleMesh, lengths: torch.Tensor) -> torch.Tensor:
+                return conformal_dirichlet(metric)
+
+        else:
+            complexity = COMPLEXITY_TERMS[complexity]
+    elif not callable(complexity):
+        raise TypeError(f"complexity: expected a name or a callable, got {_describe(complexity)}")
     if not (lam >= 0 and math.isfinite(lam)):
         raise ValueError(f"lam: expected a finite number >= 0, got {lam!r}")
+    if not (barrier_weight >= 0 and math.isfinite(barrier_weight)):
+        raise ValueError(f"barrier_weight: expected a finite number >= 0, got {barrier_weight!r}")
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps: expected a positive integer, got {steps!r}")
     optimizer = torch.optim.Adam([p for p in metric.parameters() if p.requires_grad], lr=lr)
@@ -269,9 +350,18 @@ def fit_metric(
         barrier = metric.barrier(margin)
         total = data + lam * geom + barrier_weight * barrier
         if not torch.isfinite(total):
-            raise ValueError(f"step {step}: the loss is not finite ({float(total)})")
+            raise ValueError(
+                f"step {step}: the loss is not finite (data {data.item()}, "
+                f"complexity {geom.item()}, barrier {barrier.item()})"
+            )
         total.backward()
         optimizer.step()
-        history.append({"total": total.item(), "data": data.item(), "complexity": geom.item(),
-                        "barrier": barrier.item()})  # fmt: skip
+        history.append(
+            {
+                "total": total.item(),
+                "data": data.item(),
+                "complexity": geom.item(),
+                "barrier": barrier.item(),
+            }
+        )
     return FitResult(metric().detach(), history)

@@ -1,4 +1,4 @@
-"""Intrinsic geometry from lengths vs references from positions and libigl, Gauss–Bonnet, gradients."""
+"""Intrinsic geometry from lengths: dense and libigl references, Gauss–Bonnet, gradients."""
 
 import math
 
@@ -209,6 +209,13 @@ def test_near_degenerate_triangles_in_float32_are_finite(third_side):
         G.angle_defect(mesh, lengths),
         G.face_gradient(mesh, lengths, torch.arange(4.0)),
         G.vertex_gradient(mesh, lengths, torch.arange(4.0)),
+        G.galerkin_mass(mesh, lengths, pattern),
+        G.corner_cotangents(mesh, lengths),
+        G.face_layout(mesh, lengths),
+        G.vertex_tangent_angles(mesh, lengths),
+        G.log_map_1ring(mesh, lengths),
+        G.transport_angles(mesh, lengths),
+        G.divergence(mesh, lengths, torch.ones(2, 2)),
     ]
     for out in outputs:
         assert torch.isfinite(out).all()
@@ -224,3 +231,85 @@ def test_edge_lengths_validates_positions():
         G.edge_lengths(mesh, torch.zeros(9, 3, dtype=torch.long))
     with pytest.raises(TypeError, match="TriangleMesh"):
         G.edge_lengths(None, torch.zeros(9, 3))
+
+
+def test_heron_area_gradient_is_symmetric_at_ties():
+    """Equilateral and isosceles faces: autograd through the sort of the sides would be wrong."""
+    sides = torch.tensor([[1.0, 1.0, 1.0], [2.0, 2.0, 1.0], [1.0, 2.0, 2.0]], dtype=torch.float64)
+    inputs = tuple(s.clone().requires_grad_() for s in sides.unbind(1))
+    assert torch.autograd.gradcheck(G.heron_area, inputs)
+    assert torch.autograd.gradgradcheck(G.heron_area, inputs)
+    (grad,) = torch.autograd.grad(G.heron_area(*inputs)[0], inputs[0])
+    assert float(grad[0]) == pytest.approx(0.5 / math.tan(math.pi / 3), rel=1e-14)  # ½ a cot α
+    # a flat triangle has a clamped area and a zero, finite gradient
+    flat = tuple(torch.tensor([v], dtype=torch.float64, requires_grad=True) for v in (2.0, 1, 1))
+    (g,) = torch.autograd.grad(G.heron_area(*flat).sum(), flat[0])
+    assert float(G.heron_area(*flat).detach()) < 1e-150 and float(g) == 0.0
+
+
+def test_needle_cotangents_in_float32_match_float64():
+    """The cos legs pair close sides (exact differences), so needles keep their cotangents."""
+    mesh = TriangleMesh(torch.tensor([[0, 1, 2]]))
+    ell = torch.ones(3, dtype=torch.float64)
+    ell[mesh.edges.tolist().index([0, 1])] = 1e-3  # the side opposite corner 2
+    exact = G.corner_cotangents(mesh, ell)
+    single = G.corner_cotangents(mesh, ell.float()).double()
+    assert ((single - exact).abs() / exact.abs()).max() < 1e-5
+    angles = G.corner_angles(mesh, ell.float()).double()
+    assert (angles - G.corner_angles(mesh, ell)).abs().max() < 1e-6
+
+
+def test_fused_laplacian_and_mass_equal_the_separate_functions():
+    x, mesh = _noisy(torus, seed=6)
+    lengths = G.edge_lengths(mesh, x)
+    pattern = SparsityPattern.of_mesh(mesh)
+    lap, mass = G.cotan_laplacian_and_mass(mesh, lengths, pattern)
+    assert torch.allclose(lap, G.cotan_laplacian(mesh, lengths, pattern), rtol=1e-14, atol=1e-14)
+    assert torch.allclose(mass, G.lumped_mass(mesh, lengths), rtol=1e-14, atol=0)
+
+
+@pytest.mark.parametrize(
+    "fn", [G.vertex_tangent_angles, G.log_map_1ring, G.transport_angles, G.cotan_laplacian]
+)
+@pytest.mark.parametrize("generator", [icosphere, grid], ids=["closed", "boundary"])
+def test_tangent_frames_log_maps_transport_gradcheck(fn, generator):
+    kwargs = {"subdivisions": 0} if generator is icosphere else {"rows": 2, "cols": 2}
+    x, mesh = generator(**kwargs)
+    if generator is grid:
+        x, mesh = _noisy(grid, seed=7, scale=0.02, **kwargs)
+    lengths = G.edge_lengths(mesh, x).requires_grad_()
+    assert torch.autograd.gradcheck(lambda ell: fn(mesh, ell), (lengths,))
+
+
+def test_transport_is_inverse_along_twins_and_its_face_holonomy_is_the_distributed_curvature():
+    """ρ_{s'} = −ρ_s; around a face, the holonomy is Σ_corners α_c K_v / Θ_v (mod 2π)."""
+    x, mesh = _noisy(icosphere, seed=8, subdivisions=1)
+    lengths = G.edge_lengths(mesh, x)
+    rings = mesh.vertex_rings
+    rho = G.transport_angles(mesh, lengths)
+
+    def wrap(t):
+        return torch.remainder(t + math.pi, 2 * math.pi) - math.pi
+
+    assert wrap(rho + rho[rings.spoke_twin]).abs().max() < 1e-12
+    n = mesh.num_vertices
+    spoke_of = torch.full((n * n,), -1, dtype=torch.long)
+    spoke_of[rings.spoke_vertex * n + rings.spoke_neighbour] = torch.arange(len(rho))
+    i, j, k = mesh.faces.unbind(1)
+    # around the counter-clockwise loop i -> j -> k -> i: ρ(j←i) + ρ(k←j) + ρ(i←k)
+    holonomy = rho[spoke_of[i * n + k]] + rho[spoke_of[k * n + j]] + rho[spoke_of[j * n + i]]
+    distributed = G.corner_angles(mesh, lengths) * (
+        G.angle_defect(mesh, lengths) / G.angle_sums(mesh, lengths)
+    )[mesh.faces]
+    assert wrap(holonomy - distributed.sum(1)).abs().max() < 1e-12
+    assert float(distributed.sum()) == pytest.approx(4 * math.pi, rel=1e-12)  # 2πχ
+
+
+def test_log_map_radii_are_edge_lengths_and_the_first_spoke_is_the_frame():
+    x, mesh = _noisy(torus, seed=9)
+    lengths = G.edge_lengths(mesh, x)
+    rings = mesh.vertex_rings
+    logs = G.log_map_1ring(mesh, lengths)
+    assert torch.allclose(logs.norm(dim=-1), lengths[rings.spoke_edge], rtol=1e-14)
+    first = logs[rings.spoke_start[:-1]]
+    assert (first[:, 1].abs() < 1e-15).all() and (first[:, 0] > 0).all()

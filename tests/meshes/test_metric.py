@@ -1,4 +1,4 @@
-"""EdgeLengthMetric, length validation naming edges and faces, the barrier, intrinsic Delaunay flips."""
+"""EdgeLengthMetric, length checks naming edges and faces, the barrier, intrinsic Delaunay flips."""
 
 import math
 
@@ -12,6 +12,7 @@ from gdl_zoo.meshes.metric import (
     EdgeLengthMetric,
     check_lengths,
     intrinsic_delaunay,
+    non_delaunay_edges,
     triangle_barrier,
     triangle_slack,
     triangle_violations,
@@ -120,6 +121,8 @@ def test_delaunay_flip_of_a_skinny_quad():
     assert torch.allclose(new_lengths, edge_lengths(new_mesh, x))
     assert cotan_weights(new_mesh, new_lengths).min() >= 0
     assert float(face_areas(new_mesh, new_lengths).sum()) == pytest.approx(0.4, rel=1e-12)
+    assert non_delaunay_edges(mesh, lengths).tolist() == [mesh.edges.tolist().index([0, 2])]
+    assert non_delaunay_edges(new_mesh, new_lengths).numel() == 0
 
 
 def test_flips_make_a_perturbed_sphere_delaunay_and_keep_the_area():
@@ -139,6 +142,8 @@ def test_flips_make_a_perturbed_sphere_delaunay_and_keep_the_area():
     assert flips > 0 and new_mesh.euler_characteristic == 2
     interior_ok = cotan_weights(new_mesh, new_lengths) >= -1e-10
     assert interior_ok.float().mean() > 0.99  # flips that would duplicate an edge are skipped
+    before, after = non_delaunay_edges(mesh, lengths), non_delaunay_edges(new_mesh, new_lengths)
+    assert len(after) < len(before) / 10
     assert float(face_areas(new_mesh, new_lengths).sum()) == pytest.approx(
         float(face_areas(mesh, lengths).sum()), rel=1e-12
     )
