@@ -13,7 +13,17 @@ from gdl_zoo.data.extxyz import (
     read_extxyz,
 )
 from gdl_zoo.data.mnist import MNIST_TEST_FILES, load_mnist_test, rotate_images, rotated_mnist
+from gdl_zoo.data.planetoid import PLANETOID_NAMES, PlanetoidGraph, load_planetoid
 from gdl_zoo.data.samples import SAMPLE_ROOT, acac_sample_dir, load_mnist_sample
+from gdl_zoo.data.synthetic_graphs import (
+    cycle_graph,
+    has_triangle,
+    random_regular_graph,
+    stochastic_block_model,
+    wl_colours,
+    wl_expressivity_task,
+)
+from gdl_zoo.data.tu_dataset import TUDataset, load_tu_dataset
 from gdl_zoo.data.warped_sequences import warped_sequences
 
 __all__ = [
@@ -31,4 +41,15 @@ __all__ = [
     "acac_sample_dir",
     "load_mnist_sample",
     "warped_sequences",
+    "PLANETOID_NAMES",
+    "PlanetoidGraph",
+    "load_planetoid",
+    "TUDataset",
+    "load_tu_dataset",
+    "stochastic_block_model",
+    "random_regular_graph",
+    "cycle_graph",
+    "wl_colours",
+    "has_triangle",
+    "wl_expressivity_task",
 ]

@@ -16,11 +16,15 @@ On one random graph (``N`` nodes, ``E`` uniformly random directed edges,
 
 Time: one warm-up call of every variant, then ``repeat`` rounds that call
 each variant once (interleaved, so that the load of a shared machine falls on
-all alike); the ratio of medians, ours / PyG.  Peak memory on CPU: every variant runs in a fresh
-Python subprocess (``python -m gdl_zoo.graphs.bench_speed``) that builds its
-inputs, resets the kernel's peak-RSS counter (``/proc/self/clear_refs``, Linux),
-runs one forward + backward and reports ``VmHWM − VmRSS_before``: the extra
-resident memory of the step, allocator caching included.  On CUDA,
+all alike); the ratio of medians, ours / PyG.  On CPU everything runs with one
+intra-op thread: on a shared machine a second OpenMP thread waiting for a busy
+core made single calls 10–300× slower at random and the ratios noise.
+
+Peak memory on CPU: every variant runs in a fresh Python subprocess
+(``python -m gdl_zoo.graphs.bench_speed``) that builds its inputs, resets the
+kernel's peak-RSS counter (``/proc/self/clear_refs``, Linux), runs one
+forward + backward and reports ``VmHWM − VmRSS_before``: the extra resident
+memory of the step, allocator caching included.  On CUDA,
 ``torch.cuda.max_memory_allocated`` after ``reset_peak_memory_stats`` in process.
 The quick mode uses a small graph and skips the subprocesses.
 """
@@ -38,6 +42,7 @@ import torch
 from torch import nn
 
 from gdl_zoo.bench.suites import BenchContext, Record, Timing, ratio
+from gdl_zoo.graphs.bench_accuracy import single_threaded
 
 __all__ = ["VARIANTS", "PAIRS", "build_variant", "graph_speed"]
 
@@ -168,11 +173,23 @@ def _interleaved_times(steps: dict, repeat: int, device: str) -> dict[str, Timin
 
 def graph_speed(context: BenchContext) -> list[Record]:
     """Fwd+bwd time and peak-memory ratios, ours / PyG, for each flavour."""
+    if context.device.startswith("cuda"):
+        return _graph_speed(context)
+    with single_threaded():
+        return _graph_speed(context)
+
+
+def _graph_speed(context: BenchContext) -> list[Record]:
     num_nodes, num_edges = QUICK if context.quick else FULL
     measure_memory = not context.quick and (
         context.device.startswith("cuda") or Path("/proc/self/clear_refs").exists()
     )
-    graph = {"nodes": num_nodes, "edges": num_edges, "channels": CHANNELS}
+    graph = {
+        "nodes": num_nodes,
+        "edges": num_edges,
+        "channels": CHANNELS,
+        "threads": torch.get_num_threads(),
+    }
     steps = {
         name: build_variant(name, num_nodes, num_edges, context.seed, context.device)
         for name in VARIANTS
@@ -209,4 +226,5 @@ def graph_speed(context: BenchContext) -> list[Record]:
 
 if __name__ == "__main__":
     _name, _n, _e, _seed = sys.argv[1], *map(int, sys.argv[2:5])
+    torch.set_num_threads(1)
     print(json.dumps({"peak_mib": _peak_in_this_process(_name, _n, _e, _seed)}))

@@ -28,6 +28,21 @@ def test_ginconv_matches_pyg(eps):
     assert torch.allclose(ours(x, edge_index), ref(x, edge_index), atol=1e-10, rtol=0)
 
 
+def test_ginconv_gradients_match_pyg():
+    x, edge_index, _ = _graph()
+    mlp = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 5)).double()
+    ours = GINConv(mlp, eps=0.2, train_eps=True).double()
+    ref = PygGINConv(nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 5)), 0.2, True)
+    ref = ref.double()
+    ref.nn.load_state_dict(mlp.state_dict())
+    xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
+    (ours(xa, edge_index) ** 2).sum().backward()
+    (ref(xb, edge_index) ** 2).sum().backward()
+    assert torch.allclose(xa.grad, xb.grad, atol=1e-10, rtol=0)
+    assert torch.allclose(ours.eps.grad, ref.eps.grad, atol=1e-10, rtol=0)
+    assert torch.allclose(mlp[0].weight.grad, ref.nn[0].weight.grad, atol=1e-10, rtol=0)
+
+
 def test_sum_aggregation_against_a_loop():
     x, edge_index, _ = _graph()
     conv = GINConv(nn.Identity())

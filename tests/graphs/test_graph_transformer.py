@@ -52,6 +52,21 @@ def test_laplacian_option_is_sign_invariant_and_symmetric_on_a_generic_graph():
     assert report.max_error < 1e-10
 
 
+def test_flipping_eigenvector_signs_leaves_the_model_unchanged():
+    """The sign ambiguity of eigh is harmless: any flip of the eigenvectors, same output."""
+    x, edge_index, batch = _generic_graphs()
+    vectors, values, valid = laplacian_eigenvectors(edge_index, 12, 3, batch)
+    model = GraphTransformer(4, 8, 3, heads=2, rw_steps=0, laplacian_k=3, task="node").double()
+    out = model(x, edge_index, batch, laplacian=(vectors, values, valid))
+    flips = torch.tensor([-1.0, 1.0, -1.0], dtype=torch.float64)
+    flipped = model(x, edge_index, batch, laplacian=(vectors * flips, values, valid))
+    assert torch.allclose(flipped, out, atol=1e-13, rtol=0)
+    # negative control: phi(u) alone, without its sign-flipped twin, does see the flip
+    phi = model.laplacian_embed.phi
+    one_sided = phi(torch.stack([vectors, values], -1)).sum(1)
+    assert not torch.allclose(phi(torch.stack([vectors * flips, values], -1)).sum(1), one_sided)
+
+
 def test_precomputed_encodings_and_edge_bias():
     g = _batch(torch.float64)
     model = GraphTransformer(4, 8, 3, heads=2, task="node").double()
@@ -63,3 +78,23 @@ def test_precomputed_encodings_and_edge_bias():
         model(g.x, g.edge_index, g.batch, rwse=rwse[:, :3])
     with pytest.raises(ValueError, match="multiple of heads"):
         GraphTransformer(4, 6, 3, heads=4)
+
+
+@pytest.mark.parametrize("task", ["node", "graph"])
+def test_attention_stays_within_each_graph(task):
+    """Changing graph 2 (features and edges) leaves graph 1's outputs exactly as they were.
+
+    The graphs have 7 and 5 nodes, the same size class, so they share one padded dense block:
+    the test also checks that the padding and the other graph are masked out of the keys.
+    """
+    g = _batch(torch.float64)
+    model = GraphTransformer(4, 8, 3, heads=2, task=task).double().eval()
+    out = model(g.x, g.edge_index, g.batch)
+    x = g.x.clone()
+    x[7:] = torch.randn(5, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    second = g.edge_index[:, g.edge_index[0] >= 7]
+    edge_index = torch.cat([g.edge_index[:, g.edge_index[0] < 7], second.flip(0)], 1)
+    changed = model(x, edge_index, g.batch)
+    first, other = (slice(0, 7), slice(7, 12)) if task == "node" else (slice(0, 1), slice(1, 2))
+    assert torch.allclose(changed[first], out[first], atol=1e-13, rtol=0)
+    assert not torch.allclose(changed[other], out[other], atol=1e-3)

@@ -112,3 +112,23 @@ def test_deepsets_rejects_unsorted_batch():
     model = zoo.get("deepsets").build()
     with pytest.raises(ValueError, match="sorted"):
         model(torch.randn(3, 4), torch.tensor([1, 0, 1]))
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_negative_controls_fail_the_harness(dtype):
+    """Node-level outputs claimed invariant, and node-index features, must both fail."""
+    torch.manual_seed(0)
+    g = _corner_batch(dtype)
+    node_model = zoo.get("gcn").build().to(dtype).eval()
+    act_in = NodePermutation((1, 4, 3, 2), ("node", "edge_index", "batch"))
+    with pytest.raises(AssertionError, match="FAILED"):
+        assert_equivariant(node_model, (g.x, g.edge_index, g.batch), act_in, Invariant())
+
+    graph_model = zoo.get("gin").build().to(dtype).eval()
+
+    def labelled(x, edge_index, batch):
+        index = torch.arange(x.shape[0], dtype=x.dtype)[:, None]
+        return graph_model(x + index, edge_index, batch)
+
+    with pytest.raises(AssertionError, match="FAILED"):
+        assert_equivariant(labelled, (g.x, g.edge_index, g.batch), act_in, Invariant())
