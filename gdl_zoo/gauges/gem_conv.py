@@ -184,7 +184,7 @@ def transported_messages(
         output: ``(E, C_out)`` or ``(E, H, C_out)``.
     """
     # (E, C_in): neighbours transported to p and turned into the edge's frame
-    moved = irreps_in.rotate(features[edge_index[0]], transport - log_angle)
+    moved = irreps_in.rotate(features.index_select(0, edge_index[0]), transport - log_angle)
     if weight.dim() == 2:
         return irreps_out.rotate(moved @ weight.T, log_angle)
     mixed = torch.einsum("hoi,ei->eho", weight, moved)  # (E, H, C_out)

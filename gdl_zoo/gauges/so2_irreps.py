@@ -10,8 +10,7 @@ Layout of a feature vector of :class:`SO2Irreps` ``(m_0, m_1, …, m_N)``: the
 ``m_0`` scalars first, then for each order ``n = 1 … N`` its ``m_n`` pairs
 ``(x, y)``, each pair contiguous.  :meth:`SO2Irreps.rotate` applies
 ``ρ(α)`` to many vectors with many angles at once, elementwise, with no
-matrices: ``ρ(α)v = cos(ω α)·v + sin(ω α)·(Jv)`` where ``ω`` is the order of
-each component and ``J`` turns each pair ``(x, y)`` into ``(−y, x)``.
+matrices: each pair of order ``n`` turns by ``nα``.
 
 Shapes:
     C: feature dimension ``m_0 + 2 Σ_{n≥1} m_n``.
@@ -89,19 +88,11 @@ class SO2Irreps:
             parts.append(torch.full((2 * m,), n, dtype=torch.long))
         return torch.cat(parts)
 
-    def _pair_map(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(partner, sign)`` with ``(Jv)_c = sign_c · v_{partner_c}``; scalars map to 0."""
-        m0 = self.multiplicities[0]
-        pairs = (self.dim - m0) // 2
-        partner = torch.arange(self.dim)
-        sign = torch.zeros(self.dim)
-        x = m0 + 2 * torch.arange(pairs)
-        partner[x], partner[x + 1] = x + 1, x
-        sign[x], sign[x + 1] = -1.0, 1.0
-        return partner, sign
-
     def rotate(self, features: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
         """``ρ(α) v`` for each feature vector ``v`` and its angle ``α``.
+
+        One ``cos``/``sin`` per pair (not per component) and no gathers: a
+        pair of order ``n`` becomes ``(x cos nα − y sin nα, x sin nα + y cos nα)``.
 
         Args:
             features: ``v``, floating.
@@ -115,10 +106,13 @@ class SO2Irreps:
                 f"features: expected last dimension {self.dim} for {self}, "
                 f"got shape {tuple(features.shape)}"
             )
-        partner, sign = self._pair_map()
-        phase = angle.to(features.dtype).unsqueeze(-1) * self.orders().to(features)
-        turned = features[..., partner.to(features.device)] * sign.to(features)
-        return torch.cos(phase) * features + torch.sin(phase) * turned
+        m0 = self.multiplicities[0]
+        pair_orders = self.orders()[m0::2].to(device=features.device, dtype=features.dtype)
+        phase = angle.to(features.dtype).unsqueeze(-1) * pair_orders  # (*, P): nα per pair
+        cos, sin = torch.cos(phase), torch.sin(phase)
+        x, y = features[..., m0:].unflatten(-1, (-1, 2)).unbind(-1)  # (*, P) each
+        turned = torch.stack([cos * x - sin * y, sin * x + cos * y], -1).flatten(-2)
+        return torch.cat([features[..., :m0].expand(turned.shape[:-1] + (m0,)), turned], -1)
 
     def matrix(
         self, angle: float | torch.Tensor, dtype: torch.dtype = torch.float64
