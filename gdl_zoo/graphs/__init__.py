@@ -21,6 +21,7 @@ _EXPORTS: dict[str, str] = {
     "collate_graphs": "graph",
     "random_graph_batch": "graph",
     "SparseAdjacency": "adjacency",
+    "EdgePattern": "adjacency",
     "gcn_normalized_adjacency": "adjacency",
     "global_pool": "readout",
     "MLP": "readout",

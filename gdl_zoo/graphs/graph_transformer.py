@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from einops import rearrange
 from torch import nn
 
 from gdl_zoo._validation import check_positive_int
@@ -74,20 +75,18 @@ class GraphAttention(nn.Module):
 
     def forward(self, h: torch.Tensor, blocks: DenseBlocks) -> torch.Tensor:
         """``(N, D) -> (N, D)``: attention within each graph, the edge bias added to the logits."""
-        d = h.shape[1] // self.heads
         qkv = self.qkv(h)
         parts = []
         for block in blocks.blocks:
             dense = block.scatter(qkv)  # (M, 3D) -> (G, n, 3D), zero padding
-            num_graphs, n = block.present.shape
-            q, k, v = dense.view(num_graphs, n, 3, self.heads, d).permute(2, 0, 3, 1, 4)
+            q, k, v = rearrange(dense, "g n (three k d) -> three g k n d", three=3, k=self.heads)
             linked = (block.edges[:, None] > 0).to(h.dtype)  # (G, 1, n, n)
             bias = self.edge_bias.to(h.dtype)[None, :, None, None] * linked  # (G, H, n, n)
             bias = bias.masked_fill(~block.present[:, None, None, :], -torch.inf)
             attended = F.scaled_dot_product_attention(
                 q, k, v, attn_mask=bias, dropout_p=self.dropout if self.training else 0.0
             )  # (G, H, n, d)
-            parts.append(block.gather(attended.transpose(1, 2)).reshape(-1, h.shape[1]))
+            parts.append(block.gather(rearrange(attended, "g k n d -> g n (k d)")))  # (M, D)
         return self.out(blocks.combine(parts))  # (N, D)
 
 

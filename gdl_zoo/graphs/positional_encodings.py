@@ -149,15 +149,25 @@ def laplacian_eigenvectors(
         that eigenvalue, ``valid`` a bool mask.
     """
     check_positive_int(k, "k")
-    counts = dense_adjacency(edge_index, batch, num_nodes)
+    check_edge_index(edge_index, num_nodes)
+    batch, _ = check_batch(batch, num_nodes)
     graph, position = local_index(batch, num_nodes)
+    source, target = edge_index.long()
     sizes = torch.bincount(graph)
-    vectors = torch.zeros(num_nodes, k, dtype=torch.float64, device=counts.device)
+    device = edge_index.device
+    vectors = torch.zeros(num_nodes, k, dtype=torch.float64, device=device)
     values = torch.zeros_like(vectors)
-    valid = torch.zeros(num_nodes, k, dtype=torch.bool, device=counts.device)
+    valid = torch.zeros(num_nodes, k, dtype=torch.bool, device=device)
     for n in sizes.unique().tolist():
+        if n < 2:  # no eigenvector after the first (n = 0: a skipped graph index)
+            continue
         graphs = (sizes == n).nonzero().flatten()
-        s = counts[graphs, :n, :n]
+        slot_of_graph = torch.full_like(sizes, -1)
+        slot_of_graph[graphs] = torch.arange(graphs.shape[0], device=device)
+        inside = slot_of_graph[graph[target]] >= 0
+        t, u = target[inside], source[inside]
+        s = torch.zeros(graphs.shape[0], n, n, dtype=torch.float64, device=device)
+        s[slot_of_graph[graph[t]], position[t], position[u]] = 1.0  # (G, n, n), exact size
         s = ((s + s.transpose(1, 2)) > 0).to(torch.float64)
         s = s * (1 - torch.eye(n, dtype=torch.float64, device=s.device))
         degree = s.sum(-1)
@@ -168,10 +178,8 @@ def laplacian_eigenvectors(
         )
         eigenvalues, eigenvectors = torch.linalg.eigh(laplacian)  # (G, n), (G, n, n)
         m = min(k, n - 1)
-        if m == 0:
-            continue
         nodes = torch.isin(graph, graphs)
-        slot = torch.searchsorted(graphs, graph[nodes])
+        slot = slot_of_graph[graph[nodes]]
         vectors[nodes, :m] = eigenvectors[slot, position[nodes], 1 : m + 1]
         values[nodes, :m] = eigenvalues[slot, 1 : m + 1]
         valid[nodes, :m] = True

@@ -48,3 +48,13 @@ def test_sign_invariant_encoder():
     out = encoder(vectors, values, valid)
     assert torch.allclose(encoder(vectors * flips, values, valid), out, atol=1e-14)
     assert not torch.allclose(encoder(vectors.roll(1, 0), values, valid), out)
+
+
+def test_laplacian_eigenvectors_of_a_single_node_and_an_isolated_node():
+    edge_index = torch.tensor([[1, 2], [2, 1]])  # graph 0: node 0 alone; graph 1: 1 - 2, 3 isolated
+    batch = torch.tensor([0, 1, 1, 1])
+    vectors, values, valid = laplacian_eigenvectors(edge_index, 4, 2, batch)
+    assert not valid[0].any() and valid[1:].all()
+    assert torch.isfinite(vectors).all() and torch.allclose(values[1], values[3])
+    # graph 1's spectrum: {0, 1 (the isolated node), 2}; the first is skipped
+    assert torch.allclose(values[1], torch.tensor([1.0, 2.0], dtype=torch.float64), atol=1e-12)
