@@ -1,5 +1,6 @@
-"""The meshes cards: registered, reproducible example inputs, the cards' checks hold and fail
-for an extrinsic model, and the card models are unchanged by an isometric fold."""
+"""The meshes cards: registered, reproducible example inputs, the cards' checks fail for an
+extrinsic model (tests/test_zoo.py runs the passing checks in float64 and float32), and the card
+models are unchanged by an isometric fold."""
 
 from __future__ import annotations
 
@@ -42,13 +43,6 @@ def test_example_inputs_are_reproducible_and_bumpy(dtype):
     assert not torch.equal(a[1], c[1])
     radii = positions.double().norm(dim=1)
     assert radii.min() >= 1.0 - 1e-6 and radii.max() - radii.min() > 0.05  # no round sphere
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("name", CARDS)
-def test_card_check_passes(name, dtype):
-    report = zoo.get(name).check(dtype=dtype)
-    assert report.passed, str(report)
 
 
 @pytest.mark.parametrize("name", CARDS)
