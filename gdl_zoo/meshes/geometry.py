@@ -23,6 +23,14 @@ opposite its corners ``0, 1, 2``:
 - per-face gradient in the face's own 2D layout and the integrated divergence,
   its negative adjoint, so that ``div ∘ grad = −L``.
 
+The functions do not validate the lengths (they sit on the hot path of a
+metric that changes every step): validate them once with
+:func:`~gdl_zoo.meshes.metric.check_lengths`, as
+:class:`~gdl_zoo.meshes.metric.EdgeLengthMetric`,
+:class:`~gdl_zoo.meshes.geodesics.HeatGeodesics` and
+:class:`~gdl_zoo.meshes.operators.MeshOperators` do.  Flat or violated
+triangles still give finite values (the area is clamped), never a NaN.
+
 Shapes:
     N: vertices.
     E: edges.
@@ -319,7 +327,7 @@ def angle_sums(mesh: TriangleMesh, lengths: torch.Tensor) -> torch.Tensor:
 
 
 def angle_defect(mesh: TriangleMesh, lengths: torch.Tensor) -> torch.Tensor:
-    """Discrete Gaussian curvature: ``2π − Θ_i`` inside, boundary turning ``π − Θ_i`` on the boundary.
+    """Angle defect ``2π − Θ_i`` at interior vertices, boundary turning ``π − Θ_i`` at the rest.
 
     Reference: Descartes' angle defect; discrete Gauss–Bonnet
     ``Σ_i K_i = 2πχ`` holds for *every* metric on the mesh.  Under conformal

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch.autograd.function import once_differentiable
 
 from gdl_zoo.meshes.mesh import TriangleMesh
 
@@ -35,7 +36,7 @@ __all__ = ["SparsityPattern", "Factorization", "sparse_solve"]
 
 @dataclass(frozen=True)
 class SparsityPattern:
-    """The CSR pattern of a symmetric vertex operator: the diagonal and both directions of each edge.
+    """The CSR pattern of a symmetric vertex operator: the diagonal and both directions of edges.
 
     Build it with :meth:`of_mesh`; fill it with :meth:`symmetric_values`.
 
@@ -79,7 +80,7 @@ class SparsityPattern:
         return int(self.rows.shape[0])
 
     def symmetric_values(self, diagonal: torch.Tensor, off_diagonal: torch.Tensor) -> torch.Tensor:
-        """The values vector of the operator with ``diagonal`` (N,) and per-edge ``off_diagonal`` (E,).
+        """The values of the operator with ``diagonal`` (N,) and per-edge ``off_diagonal`` (E,).
 
         Shapes:
             diagonal: (N,); off_diagonal: (E,); returns (K,).
@@ -182,7 +183,7 @@ def _solve_like(fac: Factorization, b: torch.Tensor, transpose: bool) -> torch.T
 
 
 class _FactorizedSolve(torch.autograd.Function):
-    """``x = A(values)⁻¹ b`` with the adjoint solve as its backward."""
+    """``x = A(values)⁻¹ b`` with the adjoint solve as its backward (first derivatives only)."""
 
     @staticmethod
     def forward(ctx, values, rhs, fac):
@@ -192,6 +193,7 @@ class _FactorizedSolve(torch.autograd.Function):
         return x
 
     @staticmethod
+    @once_differentiable  # the adjoint solve runs outside autograd: no silent zero 2nd derivative
     def backward(ctx, grad_x):
         (x,) = ctx.saved_tensors
         lam = _solve_like(ctx.fac, grad_x, transpose=True)

@@ -17,8 +17,12 @@ def test_distances_on_a_fine_icosphere_within_two_percent_of_great_circles():
     exact = torch.arccos((x[sources] @ x.T).clamp(-1, 1))
     assert d.shape == (3, mesh.num_vertices)
     assert torch.all(d[torch.arange(3), sources] == 0)
-    # largest error relative to the diameter pi
+    # largest error relative to the diameter π (measured 0.96 %)
     assert (d - exact).abs().max() / math.pi < 0.02
+    # mean relative error over the vertices (measured 0.92 %); pointwise it is larger
+    # in the first rings around a source (the heat method's known offset there)
+    others = exact > 0
+    assert ((d - exact).abs()[others] / exact[others]).mean() < 0.02
 
 
 def test_distances_on_a_flat_grid_are_euclidean_away_from_the_source():

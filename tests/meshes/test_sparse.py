@@ -80,3 +80,13 @@ def test_bad_inputs():
         fac.solve(torch.zeros(3, dtype=torch.float64))
     with pytest.raises(TypeError, match="floating"):
         fac.solve(torch.zeros(pattern.size, dtype=torch.long))
+
+
+def test_second_derivatives_through_the_solve_are_refused_not_zero():
+    _, pattern, values = _operator()
+    b = torch.randn(pattern.size, dtype=torch.float64, requires_grad=True)
+    x = sparse_solve(pattern, values, b)
+    (g,) = torch.autograd.grad(x.square().sum(), b, create_graph=True)
+    with pytest.raises(RuntimeError):
+        torch.autograd.grad(g.sum(), b)
+    assert torch.autograd.grad(g.sum(), b, allow_unused=True) == (None,)
