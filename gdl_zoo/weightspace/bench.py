@@ -448,7 +448,8 @@ def continual_learning(context: BenchContext) -> list[Record]:
         return _skipped("split_mnist", "final average accuracy", split)
     x_train, y_train, x_test, y_test, source = split
     device = torch.device(context.device)
-    steps = 4 if context.quick else 100
+    steps = 3 if context.quick else 100
+    width = 100 if context.quick else 400
     fisher_samples = 10 if context.quick else 200
     buffer_per_task = 100
     tasks = [(2 * k, 2 * k + 1) for k in range(5)]
@@ -457,7 +458,7 @@ def continual_learning(context: BenchContext) -> list[Record]:
         return (y == task[0]) | (y == task[1])
 
     def factory():
-        return mlp((784, 400, 400, 10), flatten=True)
+        return mlp((784, width, width, 10), flatten=True)
 
     first = _seeded(factory, context.seed, device)
     task0 = members(y_train, tasks[0])
@@ -558,7 +559,7 @@ def mode_connectivity(context: BenchContext) -> list[Record]:
     straight segment from its end to θ_B.  Each path is evaluated at 21 points
     (the FIP at its checkpoints plus 5 points of the closing segment); the
     barrier is ``max L − max(L(A), L(B))`` of the training loss; the curves hold
-    the test loss against the position along the path.
+    the test loss and the test accuracy against the position along the path.
     """
     split = _split(context)
     if isinstance(split, str):
@@ -589,6 +590,9 @@ def mode_connectivity(context: BenchContext) -> list[Record]:
         with torch.no_grad():
             return float(F.cross_entropy(m(x_test), y_test))
 
+    def test_accuracy(m):
+        return _accuracy(m, x_test, y_test)
+
     ts = [i / 20 for i in range(21)]
     paths = {"linear": [(1 - t) * a + t * b for t in ts]}
     layout.load_into(model, a)
@@ -614,6 +618,7 @@ def mode_connectivity(context: BenchContext) -> list[Record]:
     for name, points in paths.items():
         train_losses = losses_along(model, points, train_loss)
         test_losses = losses_along(model, points, test_loss)
+        accuracies = losses_along(model, points, test_accuracy)
         lengths = [0.0] + [
             float(torch.linalg.vector_norm(q - p)) for p, q in zip(points, points[1:])
         ]
@@ -637,6 +642,22 @@ def mode_connectivity(context: BenchContext) -> list[Record]:
                     "fip_end_distance_to_B": float(torch.linalg.vector_norm(end - b))
                     if name == "FIP"
                     else None,
+                },
+            )
+        )
+        records.append(
+            Record(
+                name,
+                "lowest test accuracy along the path",
+                min(accuracies),
+                "%",
+                details={
+                    "curve": {
+                        "x": position,
+                        "y": accuracies,
+                        "x_label": "position along the path (arc length fraction)",
+                    },
+                    "end_point_accuracies": [accuracies[0], accuracies[-1]],
                 },
             )
         )

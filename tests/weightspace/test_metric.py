@@ -9,6 +9,8 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from gdl_zoo.weightspace.fip import fip_step, flat_gradient
 from gdl_zoo.weightspace.metric import OutputMetric, ParameterLayout
 from gdl_zoo.weightspace.models import lenet_300_100, mlp
+from gdl_zoo.weightspace.objectives import TowardNetwork
+from gdl_zoo.weightspace.path import traverse
 
 
 def _dense_metric(metric: OutputMetric) -> torch.Tensor:
@@ -90,6 +92,12 @@ def test_batch_norm_is_evaluated_with_running_statistics_and_left_untouched():
     model.train()
     OutputMetric(model, x)(v)
     assert model.training is True
+    model.eval()
+    snapshot = OutputMetric(model, x)
+    before_update = snapshot(v)
+    model[1].running_mean.add_(1.0)  # the statistics change later (as along a path)
+    assert torch.equal(snapshot(v), before_update)  # G is the one of its base point
+    assert not torch.allclose(OutputMetric(model, x)(v), before_update)
 
 
 class _LargestTensor(TorchDispatchMode):
@@ -123,6 +131,23 @@ def test_no_code_path_materialises_j_or_g_above_1e5_parameters():
     assert step.tangent_vec.shape == (size,)
     # the Lanczos basis (k, P) is the largest object: O(k·P), nowhere near J or G
     assert guard.largest <= krylov_dim * size < dense_j / 100 < dense_g
+    data = torch.randn(96, 1, 28, 28)
+    target = lenet_300_100()
+    for method in ("trust_region", "penalty"):
+        with _LargestTensor() as guard:
+            path = traverse(
+                model,
+                data,
+                TowardNetwork(target),
+                2,
+                epsilon=0.1,
+                method=method,
+                metric="fisher",
+                batch_size=32,
+                krylov_dim=krylov_dim,
+            )
+        assert len(path.objective) == 3
+        assert guard.largest <= krylov_dim * size < dense_j / 100
 
 
 def test_bad_inputs_raise_clear_errors(tiny):

@@ -51,6 +51,25 @@ def test_traverse_is_reproducible_from_the_seed_and_records_the_path():
     assert a.objective[-1] < a.objective[0]
     assert a.load(model, 0) is model
     assert torch.equal(ParameterLayout.of(model).parameters_of(model), start)
+    assert all(torch.equal(p, q) for p, q in zip(a.checkpoints, b.checkpoints))
+    other = traverse(model, data, TowardNetwork(target), 6, epsilon=0.05, batch_size=16, seed=8)
+    assert other.output_distance != a.output_distance  # another seed, other minibatches
+
+
+def test_the_metric_is_reanchored_as_asked():
+    model, target, data = _setup()
+    every_step = traverse(model, data, TowardNetwork(target), 5, epsilon=0.05, batch_size=16)
+    assert every_step.anchor_steps == [0, 1, 2, 3, 4]
+    model, target, data = _setup()
+    sparse = traverse(
+        model, data, TowardNetwork(target), 7, epsilon=0.05, batch_size=16, reanchor_every=3
+    )
+    assert sparse.anchor_steps == [0, 3, 6]
+    assert sparse.objective[-1] < sparse.objective[0]
+    assert sparse.output_distance != every_step.output_distance[:5]
+    model, target, data = _setup()
+    penalty = traverse(model, data, TowardNetwork(target), 4, epsilon=0.05, method="penalty")
+    assert penalty.anchor_steps == [0]  # the penalty's anchor stays θ_0 unless asked
 
 
 def test_fip_changes_the_function_less_than_plain_gradient_steps():
@@ -123,3 +142,11 @@ def test_bad_inputs_raise_clear_errors():
         traverse(model, data, objective, 2, method="adam")
     with pytest.raises(TypeError, match="callable"):
         traverse(model, data, "loss", 2)
+    with pytest.raises(TypeError, match="scalar tensor"):
+        traverse(model, data, lambda m, t: 1.0, 2)
+    with pytest.raises(ValueError, match="metric"):
+        traverse(model, data, objective, 2, metric="wasserstein")
+    with pytest.raises(ValueError, match="beta"):
+        traverse(model, data, objective, 2, beta=-1.0)
+    with pytest.raises(ValueError, match="reanchor_every"):
+        traverse(model, data, objective, 2, reanchor_every=0)
