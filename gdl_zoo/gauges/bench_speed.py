@@ -199,7 +199,7 @@ def gem_speed(context: BenchContext) -> list[Record]:
 
     gauge_time = time_callable(gauge_step, context.repeat)
     records.append(Record(name, "gauge from the metric fwd+bwd time", gauge_time.median, "s", None,
-                          {"s": gauge_time.as_dict(), "dtype": "float64", **shape}))  # fmt: skip
+                          {"s": gauge_time.as_dict(), **shape, "dtype": "float64"}))  # fmt: skip
     measure_memory = not context.quick and (
         context.device.startswith("cuda") or Path("/proc/self/clear_refs").exists()
     )

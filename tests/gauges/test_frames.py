@@ -90,6 +90,16 @@ def test_frame_argument_is_the_gauge_change_of_the_gem_paper():
     assert wrap_angle(turned.transport - transport).abs().max() < 1e-13
 
 
+def test_default_gauge_is_the_meshes_domain_geometry():
+    from gdl_zoo.meshes.geometry import log_map_1ring, transport_angles, vertex_tangent_angles
+
+    mesh, lengths = _bumped_sphere()
+    gauge = mesh_gauge(mesh, lengths)
+    assert torch.equal(gauge.log_angle, vertex_tangent_angles(mesh, lengths))
+    assert wrap_angle(gauge.transport - transport_angles(mesh, lengths)).abs().max() < 1e-13
+    assert torch.allclose(gauge.log_map, log_map_1ring(mesh, lengths), atol=1e-14)
+
+
 def test_transport_back_and_forth_is_the_identity():
     mesh, lengths = _bumped_sphere()
     gauge, rings = mesh_gauge(mesh, lengths), mesh.vertex_rings
