@@ -8,11 +8,11 @@ SuperLU factorisation of ``M + t_c L`` per channel, the solves, and the
 backward pass to ``x``, ``t`` and the lengths (one adjoint solve per channel
 with the same factors, then back through the cotan and mass assembly).  The
 reference, side by side in one run, is the bare scipy ``splu`` factor + solve
-of the same ``C`` systems (no torch, no gradients): the floor of any
-SuperLU-based diffusion.  Peak memory is the extra resident memory of one step
-(Linux: ``VmHWM`` after resetting it through ``/proc/self/clear_refs``, minus
-``VmRSS`` before; allocator caching included), or
-``torch.cuda.max_memory_allocated`` on CUDA.
+of the same ``C`` matrices (no torch, no gradients, the matrices built outside
+the timed step): the floor of any SuperLU-based diffusion.  Peak memory is the
+extra resident memory of one step (Linux: ``VmHWM`` after resetting it through
+``/proc/self/clear_refs``, minus ``VmRSS`` before; allocator caching included),
+or ``torch.cuda.max_memory_allocated`` on CUDA.
 
 Shape task (:func:`shape_task`): classify deformed copies of a few shapes.
 Each copy is the shape under a random smooth non-isometric deformation
@@ -44,6 +44,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import math
+import statistics
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -54,7 +55,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gdl_zoo.bench.suites import BenchContext, Record, Suite, register_suite, time_callable
+from gdl_zoo.bench.suites import BenchContext, Record, Suite, Timing, register_suite
 from gdl_zoo.meshes.actions import MeshSymmetry
 from gdl_zoo.meshes.diffusion import heat_kernel_signature, implicit_diffusion
 from gdl_zoo.meshes.diffusionnet import MeshDiffusionNet
@@ -133,24 +134,45 @@ def _peak_mib(step: Callable[[], object], device: torch.device) -> float:
 
 
 def _bare_superlu(ops: MeshOperators, times: torch.Tensor, x: torch.Tensor) -> Callable:
-    """The reference: scipy factor + solve of ``(M + t_c L) y_c = M x_c``, no torch, no grad."""
-    from scipy.sparse import diags
+    """The reference: scipy factor + solve of ``(M + t_c L) y_c = M x_c``, no torch, no grad.
+
+    The ``C`` matrices are built outside the timed step, in the same CSC form
+    that :class:`~gdl_zoo.meshes.sparse.Factorization` hands SuperLU, so the
+    step is the factorisations and solves alone.
+    """
     from scipy.sparse.linalg import splu
 
-    lap = ops.pattern.to_scipy(ops.laplacian)
-    mass = ops.mass.detach().cpu().double().numpy()
-    rhs = mass[:, None] * x.detach().cpu().double().numpy()
-    mass_matrix = diags(mass)
+    zeros = ops.mass.new_zeros(ops.mesh.num_edges)
+    mass_values = ops.pattern.symmetric_values(ops.mass, zeros).detach()
+    lap = ops.laplacian.detach()
+    matrices = [ops.pattern.to_scipy(mass_values + t * lap).tocsc() for t in times.tolist()]
+    rhs = ops.mass.detach().cpu().double().numpy()[:, None] * x.detach().cpu().double().numpy()
 
     def step() -> list:
         out = []
-        for c, t in enumerate(times.tolist()):
-            lu = splu((mass_matrix + t * lap).tocsc(), permc_spec="MMD_AT_PLUS_A",
-                      diag_pivot_thresh=0.0, options={"SymmetricMode": True})  # fmt: skip
+        for c, matrix in enumerate(matrices):
+            lu = splu(matrix, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+                      options={"SymmetricMode": True})  # fmt: skip
             out.append(lu.solve(rhs[:, c]))
         return out
 
     return step
+
+
+def _interleaved(steps: dict[str, Callable[[], object]], repeat: int) -> dict[str, Timing]:
+    """Time every step once per round, in turn, so that machine drift hits all alike."""
+    sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for step in steps.values():  # warm-up
+        step()
+    sync()
+    for _ in range(repeat):
+        for name, step in steps.items():
+            start = time.perf_counter()
+            step()
+            sync()
+            times[name].append(time.perf_counter() - start)
+    return {n: Timing(min(t), statistics.median(t), max(t)) for n, t in times.items()}
 
 
 def diffusion_cost(context: BenchContext) -> list[Record]:
@@ -161,7 +183,8 @@ def diffusion_cost(context: BenchContext) -> list[Record]:
     ``t`` and the lengths), the bare SuperLU reference, the ratios
     fwd / reference and fwd+bwd / fwd, and the peak memory of a fwd+bwd step
     and of the reference (with their ratio).  Timings over ``context.repeat``
-    runs after one warm-up; medians in ``value``.
+    interleaved rounds after one warm-up (each round runs every step once, so
+    load drift on a shared machine hits all alike); medians in ``value``.
     """
     n1, n2 = DIFFUSION_TORUS["quick" if context.quick else "full"]
     device = torch.device(context.device)
@@ -188,12 +211,11 @@ def diffusion_cost(context: BenchContext) -> list[Record]:
         forward().square().sum().backward()
 
     reference = _bare_superlu(assemble(), times.detach(), x)
-    timing = {
-        "assembly": time_callable(assemble, context.repeat),
-        "fwd": time_callable(forward, context.repeat),
-        "fwd+bwd": time_callable(forward_backward, context.repeat),
-        "reference": time_callable(reference, context.repeat),
-    }
+    timing = _interleaved(
+        {"assembly": assemble, "fwd": forward, "fwd+bwd": forward_backward,
+         "reference": reference},
+        context.repeat,
+    )  # fmt: skip
     grads_finite = all(bool(torch.isfinite(p.grad).all()) for p in (x, times, lengths))
     memory = {"fwd+bwd": _peak_mib(forward_backward, device), "reference": _peak_mib(reference,
               device)}  # fmt: skip
