@@ -2,6 +2,7 @@
 
 import math
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,9 @@ def test_quick_metric_fitting_sweep_shows_the_complexity_term_helps():
     assert summary.passed and summary.value < 0.5
     start = next(r.value for r in records if r.name == "noisy start")
     assert held_out[0.0] < start  # fitting the given pairs helps the others too, a little
+
+
+def test_missing_libigl_skips_with_the_install_hint(monkeypatch):
+    monkeypatch.setitem(sys.modules, "igl", None)  # makes `import igl` raise ImportError
+    records = B.laplacian_assembly(BenchContext(quick=True, repeat=1))
+    assert records and all("pip install libigl" in r.details["skipped"] for r in records)
