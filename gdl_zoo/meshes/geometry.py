@@ -110,7 +110,8 @@ def _cos_leg(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
 
     Written as ``(b − a)(b + a) + c²`` or ``(c − a)(c + a) + b²``, pairing ``a``
     with the closer of ``b, c``: the difference of two close lengths is exact
-    (Sterbenz), so a needle's small angles keep their relative accuracy.
+    (Sterbenz), so the small cosines of a needle's near-right angles keep their
+    relative accuracy (the textbook form loses it to cancellation).
     """
     near_b = (a - b).abs() <= (a - c).abs()
     return torch.where(near_b, (b - a) * (b + a) + c * c, (c - a) * (c + a) + b * b)

@@ -306,6 +306,10 @@ def fit_metric(
         barrier_weight: ``μ ≥ 0`` of the triangle-inequality barrier.
         margin: the barrier's relative slack margin.
 
+    :func:`gdl_zoo.meshes.bench_geometry.metric_fitting` is a worked example: a
+    λ sweep on a noisy icosphere where the complexity term lowers the held-out
+    distance error.
+
     Returns:
         A :class:`FitResult` with the loss history (one entry per step, the
         losses before that step's update).

@@ -51,9 +51,10 @@ def test_laplacian_and_mass_match_dense_reference(generator):
     assert galerkin.sum() == pytest.approx(float(G.face_areas(mesh, lengths).sum()), rel=1e-12)
 
 
-def test_matches_libigl():
+@pytest.mark.parametrize("generator", [torus, grid], ids=["closed", "boundary"])
+def test_matches_libigl(generator):
     igl = pytest.importorskip("igl")
-    x, mesh = _noisy(torus, seed=1)
+    x, mesh = _noisy(generator, seed=1)
     v, f = x.numpy(), mesh.faces.numpy()
     lengths = G.edge_lengths(mesh, x)
     pattern = SparsityPattern.of_mesh(mesh)
