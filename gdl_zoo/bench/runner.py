@@ -43,7 +43,7 @@ SCHEMA_VERSION = 2
 RESULTS_SCHEMA_PATH = Path(__file__).with_name("results.schema.json")
 
 #: Libraries whose installed versions a report names (read from metadata, never imported).
-LIBRARIES = ("torch", "torch_geometric", "e3nn", "escnn", "numpy", "scipy", "trimesh")
+LIBRARIES = ("torch", "torch_geometric", "e3nn", "escnn", "numpy", "scipy", "trimesh", "libigl")
 
 
 @dataclass(frozen=True)
