@@ -6,7 +6,8 @@ discretization agnostic learning on surfaces*, ACM TOG 41(3).
 ::
 
     h⁰ = W_in x
-    h^{l+1} = h^l + MLP_l([h^l, diffuse_{t_l}(h^l), tanh Re(conj(∇h) · A_l ∇h)])
+    u^l = diffuse_{t_l}(h^l)      (learned time per channel, implicit or spectral)
+    h^{l+1} = h^l + MLP_l([h^l, u^l, tanh Re(conj(∇u^l) · A_l ∇u^l)])
     y = W_out h^L                 (per vertex), or
     y = W_out (Σ_i M_ii h_i^L / Σ_i M_ii)   (global, area-weighted mean)
 
