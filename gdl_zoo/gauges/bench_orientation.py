@@ -164,7 +164,7 @@ def polynomial_signals(positions: torch.Tensor, count: int, generator: torch.Gen
 def batched_gauge(gauge: MeshGauge, copies: int) -> MeshGauge:
     """``copies`` disjoint copies of one mesh's gauge (vertices of copy ``b`` offset by ``b N``)."""
     n, s = gauge.num_vertices, gauge.edge_index.shape[1]
-    offsets = (torch.arange(copies) * n).repeat_interleave(s)
+    offsets = (torch.arange(copies, device=gauge.edge_index.device) * n).repeat_interleave(s)
     return MeshGauge(
         edge_index=gauge.edge_index.repeat(1, copies) + offsets,
         radius=gauge.radius.repeat(copies),

@@ -47,7 +47,7 @@ def gem_conv_reference(
         weight = 1.0 if edge_weight is None else edge_weight[e]
         sums[p] = sums[p] + weight * message
         counts[p] += 1
-    k_self = torch.zeros(conv.irreps_out.dim, conv.irreps_in.dim, dtype=features.dtype)
+    k_self = features.new_zeros(conv.irreps_out.dim, conv.irreps_in.dim)
     row = col = 0
     weights = conv.self_connection.weights
     for n, (m_in, m_out) in enumerate(

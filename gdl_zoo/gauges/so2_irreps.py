@@ -119,7 +119,7 @@ class SO2Irreps:
     ) -> torch.Tensor:
         """The dense block-diagonal ``ρ(α)``, ``(C, C)``: the slow, obviously correct form."""
         angle = torch.as_tensor(angle, dtype=dtype)
-        blocks = [torch.eye(self.multiplicities[0], dtype=dtype)]
+        blocks = [torch.eye(self.multiplicities[0], dtype=dtype, device=angle.device)]
         for n, m in enumerate(self.multiplicities[1:], start=1):
             c, s = torch.cos(n * angle), torch.sin(n * angle)
             block = torch.stack([torch.stack([c, -s]), torch.stack([s, c])])
