@@ -1,5 +1,94 @@
-"""The meshes domain's model cards."""
+"""The meshes domain's model cards: DiffusionNet and the geodesic-biased mesh Transformer.
+
+Both cards take ``(x, positions, faces)`` on a randomly bumped icosphere and
+are checked under rigid motions × vertex relabellings
+(:class:`~gdl_zoo.meshes.actions.MeshSymmetry`): per-vertex outputs are
+permuted and otherwise unchanged.
+
+Shapes:
+    B: batch of signals on the mesh.
+    N: vertices (42 in the examples).
+    F: faces (80 in the examples).
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import torch
+
+from gdl_zoo.meshes.actions import MeshSymmetry, VertexOutputs
+from gdl_zoo.meshes.diffusionnet import MeshDiffusionNet
+from gdl_zoo.meshes.generators import icosphere
+from gdl_zoo.meshes.mesh_transformer import MeshTransformer
+from gdl_zoo.zoo import ModelCard, register
+
+__all__ = ["EXAMPLE_SUBDIVISIONS", "EXAMPLE_CHANNELS", "example_mesh_inputs"]
+
+#: Subdivisions of the example icosphere (42 vertices).
+EXAMPLE_SUBDIVISIONS = 1
+#: Input channels of the example features.
+EXAMPLE_CHANNELS = 3
+_NUM_VERTICES = 10 * 4**EXAMPLE_SUBDIVISIONS + 2
+
+
+def example_mesh_inputs(
+    batch_size: int, dtype: torch.dtype, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(x, positions, faces)``: random features on an icosphere with random radial bumps.
+
+    The bumps make the metric generic (no intrinsic symmetry), so a model
+    that ignored the geometry or the labels could not pass by accident.
+
+    Shapes:
+        x: (B, N, 3); positions: (N, 3); faces: (F, 3).
+    """
+    positions, mesh = icosphere(EXAMPLE_SUBDIVISIONS, dtype=torch.float64)
+    radius = 1 + 0.15 * torch.rand(len(positions), 1, generator=generator, dtype=torch.float64)
+    x = torch.randn(batch_size, len(positions), EXAMPLE_CHANNELS, generator=generator)
+    return x.to(dtype), (positions * radius).to(dtype), mesh.faces
+
+
+def _diffusionnet(**overrides) -> MeshDiffusionNet:
+    kwargs = {"in_channels": EXAMPLE_CHANNELS, "out_channels": 4, "width": 8, "num_blocks": 2,
+              "init_time": 0.05}  # fmt: skip
+    kwargs.update(overrides)
+    return MeshDiffusionNet(**kwargs)
+
+
+def _transformer(**overrides) -> MeshTransformer:
+    kwargs = {"in_channels": EXAMPLE_CHANNELS, "out_channels": 4, "width": 8, "heads": 2,
+              "num_layers": 2}  # fmt: skip
+    kwargs.update(overrides)
+    return MeshTransformer(**kwargs)
+
+
+_GROUP = "isometries (rigid motions, isometric re-embeddings) x vertex relabelling"
+
+register(
+    ModelCard(
+        name="mesh_diffusionnet",
+        domain="meshes",
+        group=_GROUP,
+        flavour="CNN",
+        paper="Sharp, Attaiki, Crane & Ovsjanikov 2022, DiffusionNet (ACM TOG 41(3))",
+        factory=_diffusionnet,
+        example_factory=example_mesh_inputs,
+        input_action=MeshSymmetry(_NUM_VERTICES),
+        output_action=VertexOutputs(_NUM_VERTICES),
+        description="intrinsic mesh CNN: learned implicit heat diffusion + gradient features",
+    )
+)
+
+register(
+    ModelCard(
+        name="mesh_transformer",
+        domain="meshes",
+        group=_GROUP,
+        flavour="Transformer",
+        paper="Vaswani et al. 2017 with a geodesic attention bias (Crane et al. 2013 heat method)",
+        factory=_transformer,
+        example_factory=example_mesh_inputs,
+        input_action=MeshSymmetry(_NUM_VERTICES),
+        output_action=VertexOutputs(_NUM_VERTICES),
+        description="vertex Transformer whose attention is biased by heat-method geodesics",
+    )
+)
