@@ -10,6 +10,7 @@ from gdl_zoo.gauges.actions import (
 )
 from gdl_zoo.gauges.frames import (
     MeshGauge,
+    face_ring_holonomy,
     link_curvature_share,
     mesh_gauge,
     ring_holonomy,
@@ -42,6 +43,7 @@ __all__ = [
     "spoke_index",
     "ring_holonomy",
     "link_curvature_share",
+    "face_ring_holonomy",
     "MeshGaugeNetwork",
     "GaugeAttention",
     "GEMCNN",

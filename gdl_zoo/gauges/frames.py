@@ -34,6 +34,10 @@ vertices) and that of the link of ``p``::
 with ``β_pq`` the angle of ``q`` inside the star of ``p``.  It is exactly the
 angle defect ``K_p`` when the link vertices are flat or on the boundary, and
 ``K_p`` plus a share of the neighbours' curvature otherwise (tested both ways).
+The Levi-Civita connection of the piecewise-flat metric itself, a vector
+carried through the 2D layouts of the faces around ``p`` and unfolded across
+each shared edge (:func:`face_ring_holonomy`), comes back turned by exactly
+``K_p`` at every interior vertex of any mesh.
 
 Boundary.  A boundary vertex has an open fan: its spokes keep their true
 angles in ``[0, Θ_p]``, the first spoke is its first boundary edge, there is no
@@ -52,7 +56,7 @@ from dataclasses import dataclass
 
 import torch
 
-from gdl_zoo.meshes.geometry import corner_angles, vertex_tangent_angles
+from gdl_zoo.meshes.geometry import corner_angles, face_layout, vertex_tangent_angles
 from gdl_zoo.meshes.mesh import TriangleMesh
 from gdl_zoo.meshes.metric import check_lengths
 
@@ -63,6 +67,7 @@ __all__ = [
     "spoke_index",
     "ring_holonomy",
     "link_curvature_share",
+    "face_ring_holonomy",
 ]
 
 
@@ -224,3 +229,45 @@ def link_curvature_share(mesh: TriangleMesh, lengths: torch.Tensor) -> torch.Ten
         others = weighted[:, (c + 1) % 3] + weighted[:, (c + 2) % 3]
         out = out.index_add(0, mesh.faces[:, c], others)
     return out
+
+
+def face_ring_holonomy(
+    mesh: TriangleMesh, lengths: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Levi-Civita transport through the 2D layouts of the faces around each interior vertex.
+
+    Each face has the frame of its layout (:func:`~gdl_zoo.meshes.geometry.face_layout`).
+    Consecutive faces ``f_r, f_{r+1}`` around ``p`` share the spoke ``p → q``;
+    unfolding them into one plane maps that edge to itself, so a vector at
+    angle ``α`` in ``f_r``'s frame has angle ``α − a_r + a'_{r+1}`` in
+    ``f_{r+1}``'s, with ``a_r`` and ``a'_{r+1}`` the directions of ``p → q`` in
+    the two layouts.  Going once around ``p`` counter-clockwise turns a vector
+    by the angle defect ``K_p = 2π − Θ_p`` (mod 2π): the discrete Gauss–Bonnet
+    statement of the connection, independent of any vertex frame.
+
+    Returns:
+        ``(vertices, holonomy)``: the interior vertices and their holonomy in ``(−π, π]``.
+
+    Shapes:
+        lengths: (E,); vertices, holonomy: (N_interior,).
+    """
+    rings = mesh.vertex_rings
+    layout = face_layout(mesh, lengths)  # (F, 3, 2)
+    vertices = torch.nonzero(~rings.is_boundary_vertex).flatten()
+    slots = rings.corner_slots[vertices]  # (V, D) flat corners 3f + c, padded with 3F
+    valid = slots < 3 * mesh.num_faces
+    degree = valid.sum(1)
+    rank = torch.arange(slots.shape[1], device=slots.device).expand_as(slots)
+    following = torch.where(rank + 1 < degree.unsqueeze(1), rank + 1, torch.zeros_like(rank))
+    here = slots.clamp_max(3 * mesh.num_faces - 1)
+    there = here.gather(1, following)
+
+    def direction(corner: torch.Tensor, step: int) -> torch.Tensor:
+        face, c = corner // 3, corner % 3
+        d = layout[face, (c + step) % 3] - layout[face, c]  # (V, D, 2)
+        return torch.atan2(d[..., 1], d[..., 0])
+
+    # shared edge p → faces[f_r, c_r + 2] = faces[f_{r+1}, c_{r+1} + 1]
+    step = direction(there, 1) - direction(here, 2)
+    total = torch.where(valid, step, torch.zeros_like(step)).sum(1)
+    return vertices, wrap_angle(total)

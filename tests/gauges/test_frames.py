@@ -8,6 +8,7 @@ import torch
 from gdl_zoo.gauges.actions import GaugeChange
 from gdl_zoo.gauges.frames import (
     MeshGauge,
+    face_ring_holonomy,
     link_curvature_share,
     mesh_gauge,
     ring_holonomy,
@@ -16,10 +17,14 @@ from gdl_zoo.gauges.frames import (
 )
 from gdl_zoo.gauges.gem_conv import GEMConv
 from gdl_zoo.gauges.so2_irreps import SO2Irreps
-from gdl_zoo.meshes.generators import grid, icosphere
+from gdl_zoo.meshes.generators import grid, icosphere, torus
 from gdl_zoo.meshes.geometry import angle_defect, angle_sums, corner_angles, edge_lengths
 from gdl_zoo.meshes.mesh import TriangleMesh
 from gdl_zoo.symmetry.testing import assert_equivariant
+
+
+def _gen(seed=7):
+    return torch.Generator().manual_seed(seed)
 
 
 def _bumped_sphere(subdivisions=1, seed=0):
@@ -79,7 +84,7 @@ def test_log_map_is_an_isometry_of_a_flat_one_ring():
 
 def test_frame_argument_is_the_gauge_change_of_the_gem_paper():
     mesh, lengths = _bumped_sphere()
-    g = 2 * math.pi * torch.rand(mesh.num_vertices, dtype=torch.float64)
+    g = 2 * math.pi * torch.rand(mesh.num_vertices, generator=_gen(), dtype=torch.float64)
     base, turned = mesh_gauge(mesh, lengths), mesh_gauge(mesh, lengths, frame=g)
     irreps = SO2Irreps((1,))
     x = torch.ones(mesh.num_vertices, 1, dtype=torch.float64)
@@ -119,7 +124,7 @@ def test_holonomy_around_a_one_ring_is_the_angle_defect(k, apex, seed):
 
 def test_holonomy_on_a_closed_mesh_adds_the_neighbours_share_and_ignores_the_gauge():
     mesh, lengths = _bumped_sphere(2)
-    frame = 2 * math.pi * torch.rand(mesh.num_vertices, dtype=torch.float64)
+    frame = 2 * math.pi * torch.rand(mesh.num_vertices, generator=_gen(), dtype=torch.float64)
     vertices, holonomy = ring_holonomy(mesh, mesh_gauge(mesh, lengths, frame))
     defect = angle_defect(mesh, lengths)
     expected = defect + link_curvature_share(mesh, lengths)
@@ -127,6 +132,36 @@ def test_holonomy_on_a_closed_mesh_adds_the_neighbours_share_and_ignores_the_gau
     assert wrap_angle(holonomy - expected[vertices]).abs().max() < 1e-12
     # negative control: the share is not negligible on a curved mesh
     assert wrap_angle(holonomy - defect[vertices]).abs().max() > 1e-2
+
+
+def _curved_sheet():
+    positions, mesh = grid(4, 4)
+    positions = positions.clone()
+    positions[:, 2] = 0.3 * torch.sin(3 * positions[:, 0]) * positions[:, 1]
+    return mesh, edge_lengths(mesh, positions)
+
+
+@pytest.mark.parametrize("shape", ["sphere", "torus", "open sheet"])
+def test_levi_civita_holonomy_through_face_layouts_is_the_angle_defect(shape):
+    """Around every interior vertex of any mesh, for any metric: exactly K (mod 2π)."""
+    if shape == "sphere":
+        mesh, lengths = _bumped_sphere(2)
+    elif shape == "torus":
+        positions, mesh = torus(12, 7)
+        gen = torch.Generator().manual_seed(0)
+        jitter = 0.05 * torch.rand(mesh.num_edges, generator=gen, dtype=torch.float64)
+        lengths = edge_lengths(mesh, positions) * (1 + jitter)
+    else:
+        mesh, lengths = _curved_sheet()
+    vertices, holonomy = face_ring_holonomy(mesh, lengths)
+    defect = angle_defect(mesh, lengths)
+    assert torch.equal(vertices, torch.nonzero(~mesh.is_boundary_vertex).flatten())
+    assert wrap_angle(holonomy - defect[vertices]).abs().max() < 1e-12
+    assert defect[vertices].abs().max() > 1e-2  # curved: the check can fail
+    ell = lengths.clone().requires_grad_()
+    grad_hol = torch.autograd.grad(face_ring_holonomy(mesh, ell)[1].sum(), ell)[0]
+    grad_defect = torch.autograd.grad(angle_defect(mesh, ell)[vertices].sum(), ell)[0]
+    assert torch.allclose(grad_hol, grad_defect, atol=1e-10)
 
 
 def test_gradients_reach_the_edge_lengths_through_frames_log_maps_and_transport():
