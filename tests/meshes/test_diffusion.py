@@ -152,6 +152,14 @@ def test_gradcheck_implicit_diffusion_in_x_t_and_lengths():
     assert torch.autograd.gradcheck(diffuse, (x, t, lengths), eps=1e-6, atol=1e-7)
 
 
+def test_gradcheck_spectral_diffusion_in_x_and_t():
+    ops = _bumpy_sphere(subdivisions=0, k_eig=8)
+    generator = torch.Generator().manual_seed(5)
+    x = torch.randn(12, 2, generator=generator, dtype=torch.float64, requires_grad=True)
+    t = torch.tensor([0.05, 0.3], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda x, t: spectral_diffusion(ops, x, t), (x, t))
+
+
 def test_float32_agrees_with_float64_and_gradients_reach_the_lengths():
     ops64 = _bumpy_sphere()
     lengths = ops64.lengths.float().requires_grad_()
