@@ -64,8 +64,10 @@ __all__ = [
     "orientation_task",
 ]
 
-#: (subdivisions, train samples, test samples, steps, eigenpairs) of the full and the quick run.
-FULL, QUICK = (3, 64, 32, 400, 64), (2, 8, 8, 20, 32)
+#: (subdivisions, train samples, test samples, steps, eigenpairs) of the full run.
+FULL = (3, 64, 32, 400, 64)
+#: (subdivisions, train samples, test samples, steps, eigenpairs) of the quick run.
+QUICK = (2, 8, 8, 20, 32)
 #: Adam steps of the full run.
 STEPS = FULL[3]
 #: Samples per step.
