@@ -23,6 +23,7 @@ __all__: list[str] = []
 EXAMPLE_SIZES = (7, 5, 6)
 #: The batch size the cards' actions are built for (that of ``ModelCard.check``).
 CARD_BATCH = 2
+#: Node channels, edge channels and outputs of the cards' small default instances.
 CHANNELS, EDGE_CHANNELS, OUT = 4, 3, 3
 _SIZES = tuple(EXAMPLE_SIZES[b % len(EXAMPLE_SIZES)] for b in range(CARD_BATCH))
 _GROUP = f"node permutations S{_SIZES[0]} x S{_SIZES[1]} (relabelling within each graph)"
