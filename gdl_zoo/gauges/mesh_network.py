@@ -14,6 +14,11 @@ relabelling and, through ``frame``, to gauge changes
 compute the gauge once (:func:`~gdl_zoo.gauges.frames.mesh_gauge`) and call
 :meth:`MeshGaugeNetwork.forward_gauge`.
 
+Meshes with boundary are accepted: a boundary vertex sees its open fan of
+neighbours at their true angles (no rescaling, :mod:`gdl_zoo.gauges.frames`),
+mean aggregation divides by its smaller neighbour count, and every symmetry
+above still holds exactly (tested on a folded open sheet).
+
 Shapes:
     N: vertices.  F: faces.  E: edges.  C_in, C_out: irreps dimensions.
 """
