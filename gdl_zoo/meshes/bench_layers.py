@@ -10,9 +10,9 @@ with the same factors, then back through the cotan and mass assembly).  The
 reference, side by side in one run, is the bare scipy ``splu`` factor + solve
 of the same ``C`` matrices (no torch, no gradients, the matrices built outside
 the timed step): the floor of any SuperLU-based diffusion.  Peak memory is the
-extra resident memory of one step (Linux: ``VmHWM`` after resetting it through
-``/proc/self/clear_refs``, minus ``VmRSS`` before; allocator caching included),
-or ``torch.cuda.max_memory_allocated`` on CUDA.
+extra resident memory of the first call of a step in a fresh process (Linux:
+``VmHWM`` after resetting it through ``/proc/self/clear_refs``, minus ``VmRSS``
+before), or ``torch.cuda.max_memory_allocated`` on CUDA.
 
 Shape task (:func:`shape_task`): classify deformed copies of a few shapes.
 Each copy is the shape under a random smooth non-isometric deformation
@@ -43,8 +43,11 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import json
 import math
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -73,6 +76,7 @@ __all__ = [
     "SHAPE_FILES",
     "HKS_TIMES",
     "diffusion_cost",
+    "peak_memory_in_this_process",
     "shape_task",
 ]
 
@@ -115,24 +119,6 @@ def _status_kib(field: str) -> int:
     raise OSError(f"/proc/self/status has no {field}")
 
 
-def _peak_mib(step: Callable[[], object], device: torch.device) -> float:
-    """Extra peak memory (MiB) of one call of ``step``; ``nan`` where it cannot be read."""
-    gc.collect()
-    if device.type == "cuda":
-        base = torch.cuda.memory_allocated(device)
-        torch.cuda.reset_peak_memory_stats(device)
-        step()
-        torch.cuda.synchronize(device)
-        return (torch.cuda.max_memory_allocated(device) - base) / 2**20
-    try:
-        before = _status_kib("VmRSS")
-        Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
-    except OSError:
-        return math.nan
-    step()
-    return (_status_kib("VmHWM") - before) / 1024
-
-
 def _bare_superlu(ops: MeshOperators, times: torch.Tensor, x: torch.Tensor) -> Callable:
     """The reference: scipy factor + solve of ``(M + t_c L) y_c = M x_c``, no torch, no grad.
 
@@ -159,6 +145,79 @@ def _bare_superlu(ops: MeshOperators, times: torch.Tensor, x: torch.Tensor) -> C
     return step
 
 
+def _diffusion_steps(n1: int, n2: int, seed: int, device: str) -> dict[str, Callable[[], object]]:
+    """The timed steps on the ``n1 × n2`` torus: assembly, fwd, fwd+bwd and the reference.
+
+    The fwd+bwd step leaves the gradients of ``x``, ``t`` and the lengths in
+    the closure's tensors; ``steps["gradients"]()`` returns them.
+    """
+    positions, mesh = torus(n1, n2)
+    mesh = mesh.to(device)
+    lengths0 = edge_lengths(mesh, positions.to(device))
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(mesh.num_vertices, DIFFUSION_CHANNELS, generator=generator, dtype=torch.float64)
+    x = x.to(device).requires_grad_()
+    h2 = float(lengths0.mean()) ** 2
+    times = (torch.tensor(DIFFUSION_TIMES, dtype=torch.float64) * h2).to(device).requires_grad_()
+    lengths = lengths0.clone().requires_grad_()
+    pattern = MeshOperators.from_lengths(mesh, lengths0).pattern
+
+    def assemble() -> MeshOperators:
+        return MeshOperators.from_lengths(mesh, lengths, pattern=pattern)
+
+    def forward() -> torch.Tensor:
+        return implicit_diffusion(assemble(), x, times)
+
+    def forward_backward() -> None:
+        for p in (x, times, lengths):
+            p.grad = None
+        forward().square().sum().backward()
+
+    return {
+        "assembly": assemble,
+        "fwd": forward,
+        "fwd+bwd": forward_backward,
+        "reference": _bare_superlu(assemble(), times.detach(), x),
+        "gradients": lambda: (x.grad, times.grad, lengths.grad),
+    }
+
+
+def peak_memory_in_this_process(step: str, n1: int, n2: int, seed: int) -> None:
+    """Print the extra peak resident memory (MiB, JSON) of one first call of ``step``.
+
+    Run by :func:`diffusion_cost` in a fresh interpreter for each step, so that
+    neither the other steps nor the allocator's retained blocks hide the
+    step's footprint (Linux: ``VmHWM`` reset through ``/proc/self/clear_refs``).
+    """
+    fn = _diffusion_steps(n1, n2, seed, "cpu")[step]
+    gc.collect()
+    before = _status_kib("VmRSS")
+    Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
+    fn()
+    print(json.dumps({"peak_mib": (_status_kib("VmHWM") - before) / 1024}))
+
+
+def _peak_mib(step: str, n1: int, n2: int, seed: int, device: str) -> float:
+    """Extra peak memory (MiB) of ``step``; ``nan`` where it cannot be read."""
+    if device.startswith("cuda"):
+        fn = _diffusion_steps(n1, n2, seed, device)[step]
+        base = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+        fn()
+        torch.cuda.synchronize()
+        return (torch.cuda.max_memory_allocated() - base) / 2**20
+    if not Path("/proc/self/clear_refs").exists():
+        return math.nan
+    code = (
+        "from gdl_zoo.meshes.bench_layers import peak_memory_in_this_process as p; "
+        f"p({step!r}, {n1}, {n2}, {seed})"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if done.returncode != 0:
+        return math.nan
+    return float(json.loads(done.stdout.strip().splitlines()[-1])["peak_mib"])
+
+
 def _interleaved(steps: dict[str, Callable[[], object]], repeat: int) -> dict[str, Timing]:
     """Time every step once per round, in turn, so that machine drift hits all alike."""
     sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
@@ -182,54 +241,34 @@ def diffusion_cost(context: BenchContext) -> list[Record]:
     (assembly + diffusion), the forward + backward time (gradients to ``x``,
     ``t`` and the lengths), the bare SuperLU reference, the ratios
     fwd / reference and fwd+bwd / fwd, and the peak memory of a fwd+bwd step
-    and of the reference (with their ratio).  Timings over ``context.repeat``
-    interleaved rounds after one warm-up (each round runs every step once, so
-    load drift on a shared machine hits all alike); medians in ``value``.
+    and of the reference (with their ratio), each measured in a fresh process
+    (:func:`peak_memory_in_this_process`; on CUDA in process; full runs only).  Timings over
+    ``context.repeat`` interleaved rounds after one warm-up (each round runs
+    every step once, so load drift on a shared machine hits all alike);
+    medians in ``value``.
     """
     n1, n2 = DIFFUSION_TORUS["quick" if context.quick else "full"]
-    device = torch.device(context.device)
-    positions, mesh = torus(n1, n2)
-    mesh = mesh.to(device)
-    lengths0 = edge_lengths(mesh, positions.to(device))
-    generator = context.generator()
-    x = torch.randn(mesh.num_vertices, DIFFUSION_CHANNELS, generator=generator, dtype=torch.float64)
-    x = x.to(device).requires_grad_()
-    h2 = float(lengths0.mean()) ** 2
-    times = (torch.tensor(DIFFUSION_TIMES, dtype=torch.float64) * h2).to(device).requires_grad_()
-    lengths = lengths0.clone().requires_grad_()
-    pattern = MeshOperators.from_lengths(mesh, lengths0).pattern
-
-    def assemble() -> MeshOperators:
-        return MeshOperators.from_lengths(mesh, lengths, pattern=pattern)
-
-    def forward() -> torch.Tensor:
-        return implicit_diffusion(assemble(), x, times)
-
-    def forward_backward() -> None:
-        for p in (x, times, lengths):
-            p.grad = None
-        forward().square().sum().backward()
-
-    reference = _bare_superlu(assemble(), times.detach(), x)
-    timing = _interleaved(
-        {"assembly": assemble, "fwd": forward, "fwd+bwd": forward_backward,
-         "reference": reference},
-        context.repeat,
-    )  # fmt: skip
-    grads_finite = all(bool(torch.isfinite(p.grad).all()) for p in (x, times, lengths))
-    memory = {"fwd+bwd": _peak_mib(forward_backward, device), "reference": _peak_mib(reference,
-              device)}  # fmt: skip
+    steps = _diffusion_steps(n1, n2, context.seed, context.device)
+    gradients = steps.pop("gradients")
+    timing = _interleaved(steps, context.repeat)
+    grads_finite = all(bool(torch.isfinite(g).all()) for g in gradients())
+    memory = {"fwd+bwd": math.nan, "reference": math.nan}
+    if not context.quick:  # two fresh interpreters: seconds of start-up each
+        memory = {s: _peak_mib(s, n1, n2, context.seed, context.device) for s in memory}
     details = {
         "mesh": f"torus {n1}x{n2}",
-        "vertices": mesh.num_vertices,
-        "faces": mesh.num_faces,
+        "vertices": n1 * n2,
+        "faces": 2 * n1 * n2,
         "channels": DIFFUSION_CHANNELS,
         "times / h^2": list(DIFFUSION_TIMES),
-        "device": str(device),
+        "device": context.device,
         "gradients": "x, t, edge lengths",
         "gradients finite": grads_finite,
         "reference": "scipy splu (MMD_AT_PLUS_A, symmetric mode) factor + solve per channel",
+        "peak memory": "extra VmHWM of the step's first call in a fresh process",
     }
+    skipped = {"skipped": "quick mode: peak memory in full runs only"} if context.quick else {}
+    mem_details = {**details, **skipped}
     name, ref = "implicit diffusion", "bare SuperLU factor+solve (reference)"
     records = [
         Record(name, "assembly time (M, L from lengths)", timing["assembly"].median, "s",
@@ -244,11 +283,11 @@ def diffusion_cost(context: BenchContext) -> list[Record]:
                / timing["reference"].median, "ratio", details=details),
         Record(name, "fwd+bwd / fwd time", timing["fwd+bwd"].median / timing["fwd"].median,
                "ratio", details=details),
-        Record(name, "fwd+bwd peak memory", memory["fwd+bwd"], "MiB", details=details),
-        Record(ref, "peak memory", memory["reference"], "MiB", details=details),
+        Record(name, "fwd+bwd peak memory", memory["fwd+bwd"], "MiB", details=mem_details),
+        Record(ref, "peak memory", memory["reference"], "MiB", details=mem_details),
         Record(name, "peak memory ratio vs bare SuperLU",
                memory["fwd+bwd"] / memory["reference"] if memory["reference"] > 0 else math.nan,
-               "ratio", details=details),
+               "ratio", details=mem_details),
     ]  # fmt: skip
     return records
 

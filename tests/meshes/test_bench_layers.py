@@ -39,7 +39,20 @@ def test_diffusion_cost_records_times_ratios_and_memory(monkeypatch):
     assert details["channels"] == bench_layers.DIFFUSION_CHANNELS
     assert details["gradients finite"] is True
     memory = by_metric[ours, "fwd+bwd peak memory"]
-    assert memory.unit == "MiB" and (math.isnan(memory.value) or memory.value >= 0)
+    assert memory.unit == "MiB" and math.isnan(memory.value)
+    assert "quick" in memory.details["skipped"]
+
+
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="needs Linux /proc")
+def test_full_diffusion_cost_measures_memory_in_fresh_processes(monkeypatch):
+    monkeypatch.setitem(bench_layers.DIFFUSION_TORUS, "full", (10, 8))
+    records = diffusion_cost(BenchContext(quick=False, repeat=1))
+    by_metric = {(r.name, r.metric): r for r in records}
+    ours = by_metric["implicit diffusion", "fwd+bwd peak memory"].value
+    ref = by_metric["bare SuperLU factor+solve (reference)", "peak memory"].value
+    assert ours > 0 and ref >= 0
+    ratio = by_metric["implicit diffusion", "peak memory ratio vs bare SuperLU"].value
+    assert math.isnan(ratio) if ref == 0 else ratio == pytest.approx(ours / ref)
 
 
 def test_full_shape_task_skips_without_data(tmp_path):
