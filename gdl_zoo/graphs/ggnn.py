@@ -7,7 +7,7 @@ ICLR 2016, Eqs. 1–7; Bronstein et al. 2021, §5.3 and §5.7 (gating on graphs)
     m_i^{(t)} = Σ_{j → i} W_t h_j^{(t-1)}
     h_i^{(t)} = GRU(m_i^{(t)}, h_i^{(t-1)})
     node task:  o_i = Linear([h_i^{(T)}, x_i])
-    graph task: y_b = MLP(Σ_{i ∈ G_b} σ(i([h_i^{(T)}, x_i])) ⊙ tanh(j(h_i^{(T)})))   (Eq. 7)
+    graph task: y_b = MLP(Σ_{i ∈ G_b} σ(i([h_i^{(T)}, x_i])) ⊙ tanh(j([h_i^{(T)}, x_i])))  (Eq. 7)
 
 The message sum ``Σ_j W_t h_j = (A h) W_t`` uses a
 :class:`~gdl_zoo.graphs.adjacency.SparseAdjacency` built once per forward
@@ -110,7 +110,7 @@ class GGNN(nn.Module):
             self.out = nn.Linear(both, out_channels)
         else:
             self.gate = nn.Linear(both, hidden_channels)
-            self.value = nn.Linear(hidden_channels, hidden_channels)
+            self.value = nn.Linear(both, hidden_channels)
             self.out = MLP((hidden_channels, hidden_channels, out_channels))
 
     def forward(
@@ -121,5 +121,5 @@ class GGNN(nn.Module):
         hx = torch.cat([h, x], dim=1)
         if self.task == "node":
             return self.out(hx)
-        gated = torch.sigmoid(self.gate(hx)) * torch.tanh(self.value(h))
+        gated = torch.sigmoid(self.gate(hx)) * torch.tanh(self.value(hx))
         return self.out(global_pool(gated, batch, num_graphs, "sum"))
