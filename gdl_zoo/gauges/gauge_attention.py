@@ -29,11 +29,11 @@ import math
 
 import torch
 from torch import nn
-from torch_geometric.utils import softmax
 
 from gdl_zoo._validation import check_positive_int
 from gdl_zoo.gauges.gem_conv import IrrepsLinear, check_gauge_inputs, transported_messages
 from gdl_zoo.gauges.so2_irreps import SO2Irreps
+from gdl_zoo.graphs.gat import edge_softmax
 
 __all__ = ["GaugeAttention"]
 
@@ -83,7 +83,7 @@ class GaugeAttention(nn.Module):
         queries = torch.einsum("hdi,ei->ehd", self.query, here)
         keys = torch.einsum("hdi,ei->ehd", self.key, there)
         logits = (queries * keys).sum(-1) / math.sqrt(self.key_dim)  # (E, H)
-        weights = softmax(logits, target, num_nodes=features.shape[0])
+        weights = edge_softmax(logits, target, features.shape[0])
         values = transported_messages(
             self.irreps_in,
             self.irreps_out,

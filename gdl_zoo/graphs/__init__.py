@@ -8,7 +8,7 @@ first access (PEP 562), so ``import gdl_zoo.graphs`` stays cheap.
 
 from __future__ import annotations
 
-import importlib
+from gdl_zoo._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "NodePermutation": "actions",
@@ -49,12 +49,4 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str):
-    """Import ``name`` from its module on first access."""
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'gdl_zoo.graphs' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"gdl_zoo.graphs.{_EXPORTS[name]}"), name)
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -7,7 +7,7 @@ use them.
 
 from __future__ import annotations
 
-import importlib
+from gdl_zoo._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "Rot90Images": "planar_actions",
@@ -49,12 +49,4 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str):
-    """Import ``name`` from its module on first access."""
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'gdl_zoo.groups' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"gdl_zoo.groups.{_EXPORTS[name]}"), name)
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

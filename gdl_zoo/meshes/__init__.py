@@ -10,7 +10,7 @@ learning (:func:`fit_metric`), diffusion layers, :class:`MeshDiffusionNet` and
 
 from __future__ import annotations
 
-import importlib
+from gdl_zoo._lazy import lazy_exports
 
 _MODULES: dict[str, tuple[str, ...]] = {
     "mesh": ("TriangleMesh", "VertexRings", "MeshError"),
@@ -55,12 +55,4 @@ _EXPORTS: dict[str, str] = {name: module for module, names in _MODULES.items() f
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str):
-    """Import ``name`` from its module on first access."""
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'gdl_zoo.meshes' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"gdl_zoo.meshes.{_EXPORTS[name]}"), name)
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
