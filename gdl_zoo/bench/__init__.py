@@ -1,5 +1,6 @@
 """The benchmark runner behind ``gdl-zoo bench``: suites, records, reports."""
 
+from gdl_zoo.bench.measure import peak_memory_mib, time_interleaved, torch_threads
 from gdl_zoo.bench.suites import (
     BenchContext,
     Record,
@@ -24,4 +25,7 @@ __all__ = [
     "register_suite",
     "select_suites",
     "time_callable",
+    "peak_memory_mib",
+    "time_interleaved",
+    "torch_threads",
 ]
