@@ -34,15 +34,14 @@ problems run several times slower with two threads on a loaded machine).  Shapes
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import math
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
 
+from gdl_zoo.bench.measure import torch_threads
 from gdl_zoo.bench.suites import BenchContext, Record
 from gdl_zoo.gauges.frames import MeshGauge, mesh_gauge
 from gdl_zoo.gauges.gem_cnn import GEMCNN
@@ -250,23 +249,13 @@ def _float32(value):
     return value
 
 
-@contextlib.contextmanager
-def _one_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 #: The compared models: name -> builder(positions, mesh, frames, gauge, k_eig).
 MODELS = {"gem_cnn": _gem, "mesh_diffusionnet": _diffusionnet, "gcn": _gcn}
 
 
 def orientation_task(context: BenchContext) -> list[Record]:
     """Test relative error of the regressed gradient field: gem_cnn vs DiffusionNet vs GCN."""
-    with _one_thread():
+    with torch_threads(1):
         return _orientation_task(context)
 
 

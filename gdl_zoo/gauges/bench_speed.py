@@ -17,9 +17,9 @@ computed from the mesh's edge lengths:
   the edge lengths and back (gradient to the lengths).
 - **peak memory at 100k vertices**: a torus of ``400 × 250`` vertices
   (600k spokes); the extra resident memory of one fwd+bwd step in a fresh
-  subprocess (``python -m gdl_zoo.gauges.bench_speed``, Linux peak-RSS
-  counter reset through ``/proc/self/clear_refs``), or
-  ``torch.cuda.max_memory_allocated`` on CUDA.
+  subprocess (:func:`~gdl_zoo.bench.measure.peak_memory_mib` on
+  :func:`torus_step`: the Linux peak-RSS counter reset right before the
+  call), or the CUDA allocator's peak.
 
 The quick mode uses an icosphere (642 vertices), a 300-spoke reference
 subset, and skips the memory subprocess; it needs no data.
@@ -27,14 +27,12 @@ subset, and skips the memory subprocess; it needs no data.
 
 from __future__ import annotations
 
-import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import torch
 
+from gdl_zoo.bench.measure import peak_memory_mib
 from gdl_zoo.bench.suites import BenchContext, Record, ratio, time_callable
 from gdl_zoo.gauges.frames import MeshGauge, mesh_gauge
 from gdl_zoo.gauges.gem_conv import GEMConv
@@ -43,7 +41,9 @@ from gdl_zoo.gauges.so2_irreps import SO2Irreps
 from gdl_zoo.meshes.geometry import edge_lengths
 from gdl_zoo.meshes.mesh import TriangleMesh
 
-__all__ = ["IRREPS", "REFERENCE_SPOKES", "MEMORY_TORUS", "gem_speed", "one_ring_subset"]
+__all__ = [
+    "IRREPS", "REFERENCE_SPOKES", "MEMORY_TORUS", "gem_speed", "one_ring_subset", "torus_step"
+]  # fmt: skip
 
 #: Features of the benchmarked convolution, in and out: 8 × (ρ_0 ⊕ ρ_1 ⊕ ρ_2), C = 40.
 IRREPS = SO2Irreps.regular(8, 2)
@@ -102,42 +102,17 @@ def _setup(mesh: TriangleMesh, positions: torch.Tensor, seed: int, device: str):
     return GEMConv(IRREPS, IRREPS).to(device), features.requires_grad_(), gauge
 
 
-def _status(field: str) -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return float(line.split()[1]) / 1024  # kB -> MiB
-    raise RuntimeError(f"{field} not in /proc/self/status")
+def torus_step(seed: int, device: str = "cpu"):
+    """One GEM conv fwd+bwd step on the 100k-vertex torus, built and ready to call.
 
-
-def _torus_step(seed: int, device: str):
+    The factory that :func:`~gdl_zoo.bench.measure.peak_memory_mib` runs in a
+    fresh interpreter for the memory figure.
+    """
     from gdl_zoo.meshes.generators import torus
 
     positions, mesh = torus(*MEMORY_TORUS)
     conv, features, gauge = _setup(mesh, positions, seed, device)
-    return _step(conv, features, gauge), mesh
-
-
-def _peak_in_this_process(seed: int) -> float:
-    """Extra peak resident memory (MiB) of one GEM conv fwd+bwd on the 100k torus (Linux)."""
-    step, _ = _torus_step(seed, "cpu")
-    before = _status("VmRSS")
-    Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
-    step()
-    return _status("VmHWM") - before
-
-
-def _peak_memory(seed: int, device: str) -> float:
-    if device.startswith("cuda"):
-        step, _ = _torus_step(seed, device)
-        torch.cuda.synchronize()
-        base = torch.cuda.memory_allocated()
-        torch.cuda.reset_peak_memory_stats()
-        step()
-        torch.cuda.synchronize()
-        return (torch.cuda.max_memory_allocated() - base) / 2**20
-    command = [sys.executable, "-m", "gdl_zoo.gauges.bench_speed", str(seed)]
-    done = subprocess.run(command, capture_output=True, text=True, check=True, timeout=900)
-    return float(json.loads(done.stdout.strip().splitlines()[-1])["peak_mib"])
+    return _step(conv, features, gauge)
 
 
 def _mesh(context: BenchContext):
@@ -207,10 +182,12 @@ def gem_speed(context: BenchContext) -> list[Record]:
     torus_shape = {"mesh": f"torus {major} x {minor}", "vertices": major * minor,
                    "spokes": 6 * major * minor, "channels": IRREPS.dim}  # fmt: skip
     if measure_memory:
-        step, _ = _torus_step(context.seed, context.device)
+        step = torus_step(context.seed, context.device)
         torus_time = time_callable(step, context.repeat)
         del step
-        peak = _peak_memory(context.seed, context.device)
+        peak = peak_memory_mib(
+            "gdl_zoo.gauges.bench_speed:torus_step", [context.seed], context.device
+        )
         records += [
             Record("torus 100k", "GEM conv fwd+bwd peak memory", peak, "MiB", None,
                    {**torus_shape, "bytes_per_spoke_channel":
@@ -224,6 +201,3 @@ def gem_speed(context: BenchContext) -> list[Record]:
                               None, skipped))  # fmt: skip
     return records
 
-
-if __name__ == "__main__":
-    print(json.dumps({"peak_mib": _peak_in_this_process(int(sys.argv[1]))}))

@@ -19,16 +19,15 @@ Shapes:
 
 from __future__ import annotations
 
-import contextlib
 import importlib.metadata
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from gdl_zoo.bench.measure import torch_threads
 from gdl_zoo.bench.suites import BenchContext, Record, Suite, ratio, register_suite, time_callable
 from gdl_zoo.meshes.generators import icosphere
 from gdl_zoo.meshes.geodesics import HeatGeodesics
@@ -66,17 +65,6 @@ def _import_igl():
             "dependency: pip install libigl"
         ) from err
     return igl
-
-
-@contextlib.contextmanager
-def _torch_threads(count: int) -> Iterator[None]:
-    """Run with ``count`` intra-op threads, restoring the previous setting."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _assembly_input(context: BenchContext) -> tuple[torch.Tensor, TriangleMesh, str] | str:
@@ -134,7 +122,7 @@ def laplacian_assembly(context: BenchContext) -> list[Record]:
     }
     v, f = x.numpy(), mesh.faces.numpy()
     records: list[Record] = []
-    with _torch_threads(1):
+    with torch_threads(1):
         pattern_time = time_callable(lambda: SparsityPattern.of_mesh(mesh), 1, warmup=0)
         pattern = SparsityPattern.of_mesh(mesh)
         lengths = edge_lengths(mesh, x)
