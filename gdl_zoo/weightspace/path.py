@@ -309,9 +309,14 @@ def _traverse(
                 )
             penalty = bhattacharyya_distance(model(batch), anchor_logits)
             gradient = flat_gradient(model, loss + penalty_weight * penalty, layout)
-            tangent_vec = -epsilon * gradient / torch.linalg.vector_norm(gradient)
         else:
             gradient = flat_gradient(model, loss, layout)
+        grad_norm = float(torch.linalg.vector_norm(gradient))
+        if grad_norm == 0:  # a stationary point of the objective: stay
+            tangent_vec = torch.zeros_like(gradient)
+        elif method == "penalty":
+            tangent_vec = -epsilon * gradient / grad_norm
+        else:
             tangent_vec = fip_step(
                 operator, gradient, epsilon, beta=beta, max_iter=krylov_dim
             ).tangent_vec

@@ -56,6 +56,17 @@ def test_traverse_is_reproducible_from_the_seed_and_records_the_path():
     assert other.output_distance != a.output_distance  # another seed, other minibatches
 
 
+def test_a_stationary_objective_stops_the_path():
+    model, _, data = _setup()
+    for method in ("trust_region", "penalty"):
+        start = ParameterLayout.of(model).parameters_of(model)
+        path = traverse(
+            model, data, TowardNetwork(model), 2, epsilon=0.05, method=method, penalty_weight=0.0
+        )
+        assert path.objective == [0.0, 0.0, 0.0] and path.output_distance == [0.0, 0.0, 0.0]
+        assert torch.equal(ParameterLayout.of(model).parameters_of(model), start)
+
+
 def test_the_metric_is_reanchored_as_asked():
     model, target, data = _setup()
     every_step = traverse(model, data, TowardNetwork(target), 5, epsilon=0.05, batch_size=16)
