@@ -41,15 +41,9 @@ Shapes:
 
 from __future__ import annotations
 
-import contextlib
-import gc
-import json
 import math
-import statistics
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,7 +52,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gdl_zoo.bench.suites import BenchContext, Record, Suite, Timing, register_suite
+from gdl_zoo.bench.measure import peak_memory_mib, time_interleaved, torch_threads
+from gdl_zoo.bench.suites import BenchContext, Record, Suite, register_suite
 from gdl_zoo.meshes.actions import MeshSymmetry
 from gdl_zoo.meshes.diffusion import heat_kernel_signature, implicit_diffusion
 from gdl_zoo.meshes.diffusionnet import MeshDiffusionNet
@@ -76,7 +71,7 @@ __all__ = [
     "SHAPE_FILES",
     "HKS_TIMES",
     "diffusion_cost",
-    "peak_memory_in_this_process",
+    "diffusion_step",
     "shape_task",
 ]
 
@@ -110,13 +105,6 @@ TRANSFORMER_LR = 1e-3
 
 
 # --- diffusion cost -----------------------------------------------------------------------
-
-
-def _status_kib(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise OSError(f"/proc/self/status has no {field}")
 
 
 def _bare_superlu(ops: MeshOperators, times: torch.Tensor, x: torch.Tensor) -> Callable:
@@ -182,56 +170,14 @@ def _diffusion_steps(n1: int, n2: int, seed: int, device: str) -> dict[str, Call
     }
 
 
-def peak_memory_in_this_process(step: str, n1: int, n2: int, seed: int) -> None:
-    """Print the extra peak resident memory (MiB, JSON) of one first call of ``step``.
+def diffusion_step(step: str, n1: int, n2: int, seed: int, device: str = "cpu") -> Callable:
+    """One of the timed steps of :func:`diffusion_cost` on the ``n1 × n2`` torus, ready to call.
 
-    Run by :func:`diffusion_cost` in a fresh interpreter for each step, so that
-    neither the other steps nor the allocator's retained blocks hide the
-    step's footprint (Linux: ``VmHWM`` reset through ``/proc/self/clear_refs``).
+    The factory that :func:`~gdl_zoo.bench.measure.peak_memory_mib` runs in a
+    fresh interpreter for each memory figure, so that neither the other steps
+    nor the allocator's retained blocks hide the step's footprint.
     """
-    fn = _diffusion_steps(n1, n2, seed, "cpu")[step]
-    gc.collect()
-    before = _status_kib("VmRSS")
-    Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
-    fn()
-    print(json.dumps({"peak_mib": (_status_kib("VmHWM") - before) / 1024}))
-
-
-def _peak_mib(step: str, n1: int, n2: int, seed: int, device: str) -> float:
-    """Extra peak memory (MiB) of ``step``; ``nan`` where it cannot be read."""
-    if device.startswith("cuda"):
-        fn = _diffusion_steps(n1, n2, seed, device)[step]
-        base = torch.cuda.memory_allocated()
-        torch.cuda.reset_peak_memory_stats()
-        fn()
-        torch.cuda.synchronize()
-        return (torch.cuda.max_memory_allocated() - base) / 2**20
-    if not Path("/proc/self/clear_refs").exists():
-        return math.nan
-    code = (
-        "from gdl_zoo.meshes.bench_layers import peak_memory_in_this_process as p; "
-        f"p({step!r}, {n1}, {n2}, {seed})"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    if done.returncode != 0:
-        return math.nan
-    return float(json.loads(done.stdout.strip().splitlines()[-1])["peak_mib"])
-
-
-def _interleaved(steps: dict[str, Callable[[], object]], repeat: int) -> dict[str, Timing]:
-    """Time every step once per round, in turn, so that machine drift hits all alike."""
-    sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
-    times: dict[str, list[float]] = {name: [] for name in steps}
-    for step in steps.values():  # warm-up
-        step()
-    sync()
-    for _ in range(repeat):
-        for name, step in steps.items():
-            start = time.perf_counter()
-            step()
-            sync()
-            times[name].append(time.perf_counter() - start)
-    return {n: Timing(min(t), statistics.median(t), max(t)) for n, t in times.items()}
+    return _diffusion_steps(n1, n2, seed, device)[step]
 
 
 def diffusion_cost(context: BenchContext) -> list[Record]:
@@ -242,7 +188,8 @@ def diffusion_cost(context: BenchContext) -> list[Record]:
     ``t`` and the lengths), the bare SuperLU reference, the ratios
     fwd / reference and fwd+bwd / fwd, and the peak memory of a fwd+bwd step
     and of the reference (with their ratio), each measured in a fresh process
-    (:func:`peak_memory_in_this_process`; on CUDA in process; full runs only).  Timings over
+    (:func:`~gdl_zoo.bench.measure.peak_memory_mib` on :func:`diffusion_step`; full runs
+    only).  Timings over
     ``context.repeat`` interleaved rounds after one warm-up (each round runs
     every step once, so load drift on a shared machine hits all alike);
     medians in ``value``.
@@ -250,11 +197,13 @@ def diffusion_cost(context: BenchContext) -> list[Record]:
     n1, n2 = DIFFUSION_TORUS["quick" if context.quick else "full"]
     steps = _diffusion_steps(n1, n2, context.seed, context.device)
     gradients = steps.pop("gradients")
-    timing = _interleaved(steps, context.repeat)
+    timing = time_interleaved(steps, context.repeat)
     grads_finite = all(bool(torch.isfinite(g).all()) for g in gradients())
     memory = {"fwd+bwd": math.nan, "reference": math.nan}
     if not context.quick:  # two fresh interpreters: seconds of start-up each
-        memory = {s: _peak_mib(s, n1, n2, context.seed, context.device) for s in memory}
+        factory = "gdl_zoo.meshes.bench_layers:diffusion_step"
+        args = (n1, n2, context.seed)
+        memory = {s: peak_memory_mib(factory, [s, *args], context.device) for s in memory}
     details = {
         "mesh": f"torus {n1}x{n2}",
         "vertices": n1 * n2,
@@ -415,17 +364,6 @@ def _evaluate(model: nn.Module, samples: list[_Sample], feature: str) -> torch.T
     return torch.stack([_logits(model, s, feature) for s in samples])
 
 
-@contextlib.contextmanager
-def _single_threaded() -> Iterator[None]:
-    """One intra-op thread for the block (shapes of a few hundred vertices), then restore."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def shape_task(context: BenchContext) -> list[Record]:
     """Accuracy of intrinsic vs extrinsic models on deformed shapes under random rigid motions.
 
@@ -437,7 +375,7 @@ def shape_task(context: BenchContext) -> list[Record]:
     Runs with one intra-op thread (tensors of a few hundred rows: waking a
     second thread costs more than it saves, badly so on a loaded machine).
     """
-    with _single_threaded():
+    with torch_threads(1):
         return _shape_task(context)
 
 
