@@ -36,7 +36,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from gdl_zoo._validation import check_positive_int
-from gdl_zoo.bench.suites import BenchContext, Record, Timing, ratio
+from gdl_zoo.bench.measure import time_interleaved
+from gdl_zoo.bench.suites import BenchContext, Record, ratio
 from gdl_zoo.data.mnist import load_mnist_test, rotate_images, rotated_mnist
 from gdl_zoo.data.samples import load_mnist_sample
 from gdl_zoo.grids.cnn import ShiftCNN
@@ -64,21 +65,6 @@ def _fwd_bwd(module: nn.Module, x: torch.Tensor, wrap: Callable | None = None) -
         out.square().mean().backward()
 
     return step
-
-
-def _interleaved(steps: dict[str, Callable[[], None]], repeat: int, sync: Callable) -> dict:
-    """Time every step once per round, in turn, so that machine drift hits all alike."""
-    times: dict[str, list[float]] = {name: [] for name in steps}
-    for step in steps.values():  # warm-up
-        step()
-    sync()
-    for _ in range(repeat):
-        for name, step in steps.items():
-            start = time.perf_counter()
-            step()
-            sync()
-            times[name].append(time.perf_counter() - start)
-    return {n: Timing(min(t), statistics.median(t), max(t)) for n, t in times.items()}
 
 
 def _escnn_conv(group: str, fields: int, device: torch.device):
@@ -123,7 +109,6 @@ def gconv_speed(
     check_positive_int(fields, "fields")
     device = torch.device(context.device)
     gen = context.generator()
-    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     records: list[Record] = []
     for group in ("C4", "D4"):
         order = 4 if group == "C4" else 8
@@ -144,7 +129,7 @@ def gconv_speed(
         }
         if escnn is not None:
             steps["escnn R2Conv"] = _fwd_bwd(escnn[0], x, escnn[1])
-        timings = _interleaved(steps, context.repeat, sync)
+        timings = time_interleaved(steps, context.repeat)
         name = f"GroupConv {group}"
         for label, timing in timings.items():
             records.append(
