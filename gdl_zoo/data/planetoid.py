@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from gdl_zoo.data.data_root import data_root
+
 __all__ = ["PLANETOID_NAMES", "PlanetoidGraph", "load_planetoid"]
 
 #: The Planetoid graphs this loader reads (lower case, as in the raw file names).
@@ -53,18 +55,6 @@ class PlanetoidGraph:
     num_classes: int
 
 
-def _data_root(data_dir: str | os.PathLike | None) -> Path:
-    if data_dir is not None:
-        return Path(data_dir)
-    env = os.environ.get("GDL_ZOO_DATA")
-    if not env:
-        raise FileNotFoundError(
-            "no data directory: pass data_dir or set the GDL_ZOO_DATA environment variable "
-            "to the folder that holds planetoid/ind.cora.x"
-        )
-    return Path(env)
-
-
 def _read(path: Path):
     if not path.is_file():
         raise FileNotFoundError(
@@ -90,7 +80,7 @@ def load_planetoid(name: str, data_dir: str | os.PathLike | None = None) -> Plan
     name = name.lower()
     if name not in PLANETOID_NAMES:
         raise ValueError(f"name: expected one of {PLANETOID_NAMES}, got {name!r}")
-    folder = _data_root(data_dir) / "planetoid"
+    folder = data_root(data_dir, "planetoid/ind.cora.x") / "planetoid"
     raw = {ext: _read(folder / f"ind.{name}.{ext}") for ext in _EXTS}
     index_path = folder / f"ind.{name}.test.index"
     if not index_path.is_file():

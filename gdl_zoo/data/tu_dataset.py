@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from gdl_zoo.data.data_root import data_root
 from gdl_zoo.graphs.graph import Graph
 
 __all__ = ["TUDataset", "load_tu_dataset"]
@@ -52,18 +53,6 @@ class TUDataset:
         return torch.cat([g.y for g in self.graphs])
 
 
-def _root(data_dir) -> Path:
-    if data_dir is not None:
-        return Path(data_dir)
-    env = os.environ.get("GDL_ZOO_DATA")
-    if not env:
-        raise FileNotFoundError(
-            "no data directory: pass data_dir or set the GDL_ZOO_DATA environment variable "
-            "to the folder that holds tudataset/NAME/raw/"
-        )
-    return Path(env)
-
-
 def _table(path: Path, required: bool = True) -> np.ndarray | None:
     if not path.is_file():
         if required:
@@ -90,7 +79,7 @@ def load_tu_dataset(
         ValueError: inconsistent files (an edge between two graphs, unsorted indicator,
             length mismatches).
     """
-    folder = _root(data_dir) / "tudataset" / name / "raw"
+    folder = data_root(data_dir, "tudataset/NAME/raw/") / "tudataset" / name / "raw"
     prefix = folder / name
     edges = _table(Path(f"{prefix}_A.txt")).astype(np.int64) - 1
     indicator = _table(Path(f"{prefix}_graph_indicator.txt"))[:, 0].astype(np.int64) - 1

@@ -25,6 +25,8 @@ _EXPORTS: dict[str, str] = {
     "gcn_normalized_adjacency": "adjacency",
     "global_pool": "readout",
     "MLP": "readout",
+    "output_head": "readout",
+    "GraphModel": "readout",
     "DeepSetsLayer": "deep_sets",
     "DeepSets": "deep_sets",
     "GCNConv": "gcn",

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from gdl_zoo._validation import check_floating, check_positive_int
-from gdl_zoo.graphs.readout import MLP, check_task, global_pool
+from gdl_zoo.graphs.readout import GraphModel, global_pool, output_head
 from gdl_zoo.graphs.validation import check_batch
 
 __all__ = ["DeepSetsLayer", "DeepSets"]
@@ -63,7 +63,7 @@ class DeepSetsLayer(nn.Module):
         return f"{self.in_channels}, {self.out_channels}"
 
 
-class DeepSets(nn.Module):
+class DeepSets(GraphModel):
     """Deep Sets: equivariant layers ``ψ``, then a per-element or a pooled output ``ρ``.
 
     ::
@@ -95,24 +95,16 @@ class DeepSets(nn.Module):
         task: str = "graph",
         readout: str = "sum",
     ):
-        super().__init__()
+        super().__init__(in_channels, task, readout)
         check_positive_int(num_layers, "num_layers")
-        self.in_channels = check_positive_int(in_channels, "in_channels")
-        self.task = check_task(task)
-        self.readout = readout
         widths = [in_channels] + [hidden_channels] * num_layers
         self.layers = nn.ModuleList(DeepSetsLayer(a, b) for a, b in zip(widths[:-1], widths[1:]))
         self.dropout = nn.Dropout(dropout)
-        if task == "node":
-            self.head = nn.Linear(hidden_channels, out_channels)
-        else:
-            self.head = MLP((hidden_channels, hidden_channels, out_channels))
+        self.head = output_head(task, hidden_channels, out_channels)
 
     def forward(self, x: torch.Tensor, batch: torch.Tensor | None = None) -> torch.Tensor:
         batch, num_sets = _check_set(x, batch, self.in_channels)
         h = x
         for layer in self.layers:
             h = torch.relu(layer(h, batch))
-        if self.task == "graph":
-            h = global_pool(h, batch, num_sets, self.readout)
-        return self.head(self.dropout(h))
+        return self.head(self.dropout(self.pool(h, batch, num_sets)))

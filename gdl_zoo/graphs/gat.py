@@ -30,7 +30,7 @@ from torch import nn
 
 from gdl_zoo._validation import check_positive_int
 from gdl_zoo.graphs.adjacency import EdgePattern
-from gdl_zoo.graphs.readout import MLP, check_task, global_pool
+from gdl_zoo.graphs.readout import MLP, GraphModel
 from gdl_zoo.graphs.validation import check_graph
 
 __all__ = ["GATConv", "GAT", "edge_softmax"]
@@ -131,7 +131,7 @@ class GATConv(nn.Module):
         return f"{self.in_channels}, {self.out_channels}, heads={self.heads}, concat={self.concat}"
 
 
-class GAT(nn.Module):
+class GAT(GraphModel):
     """A GAT: multi-head attention layers with ELU, then a node- or graph-level head.
 
     The node task follows the paper's transductive model: hidden layers of
@@ -170,11 +170,8 @@ class GAT(nn.Module):
         task: str = "node",
         readout: str = "sum",
     ):
-        super().__init__()
+        super().__init__(in_channels, task, readout)
         check_positive_int(num_layers, "num_layers")
-        self.task = check_task(task)
-        self.readout = readout
-        self.in_channels = check_positive_int(in_channels, "in_channels")
         self.dropout = nn.Dropout(dropout)
         width = hidden_channels * heads
         convs = []
@@ -201,6 +198,4 @@ class GAT(nn.Module):
             h = conv(self.dropout(h), edge_index, pattern)
             if k < len(self.convs) - 1 or self.task == "graph":
                 h = F.elu(h)
-        if self.task == "node":
-            return h
-        return self.head(global_pool(h, batch, num_graphs, self.readout))
+        return h if self.head is None else self.head(self.pool(h, batch, num_graphs))

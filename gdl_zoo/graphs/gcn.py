@@ -24,7 +24,7 @@ from torch import nn
 
 from gdl_zoo._validation import check_positive_int
 from gdl_zoo.graphs.adjacency import SparseAdjacency, gcn_normalized_adjacency
-from gdl_zoo.graphs.readout import MLP, check_task, global_pool
+from gdl_zoo.graphs.readout import MLP, GraphModel
 from gdl_zoo.graphs.validation import check_graph
 
 __all__ = ["GCNConv", "GCN"]
@@ -84,7 +84,7 @@ class GCNConv(nn.Module):
         return f"{self.in_channels}, {self.out_channels}, bias={self.bias is not None}"
 
 
-class GCN(nn.Module):
+class GCN(GraphModel):
     """A GCN: graph convolutions with ReLU and dropout, then a node- or graph-level head.
 
     ::
@@ -117,12 +117,10 @@ class GCN(nn.Module):
         task: str = "node",
         readout: str = "sum",
     ):
-        super().__init__()
+        super().__init__(in_channels, task, readout)
         check_positive_int(num_layers, "num_layers")
         check_positive_int(hidden_channels, "hidden_channels")
         check_positive_int(out_channels, "out_channels")
-        self.task = check_task(task)
-        self.readout = readout
         self.dropout = nn.Dropout(dropout)
         last = out_channels if task == "node" else hidden_channels
         widths = [in_channels] + [hidden_channels] * (num_layers - 1) + [last]
@@ -130,7 +128,6 @@ class GCN(nn.Module):
         self.head = (
             MLP((hidden_channels, hidden_channels, out_channels)) if task == "graph" else None
         )
-        self.in_channels = self.convs[0].in_channels
 
     def forward(
         self,
@@ -146,6 +143,4 @@ class GCN(nn.Module):
             h = conv(self.dropout(h), edge_index, adjacency)
             if k < len(self.convs) - 1 or self.task == "graph":
                 h = torch.relu(h)
-        if self.task == "node":
-            return h
-        return self.head(global_pool(h, batch, num_graphs, self.readout))
+        return h if self.head is None else self.head(self.pool(h, batch, num_graphs))

@@ -25,7 +25,7 @@ from torch import nn
 
 from gdl_zoo._validation import check_positive_int
 from gdl_zoo.graphs.adjacency import SparseAdjacency
-from gdl_zoo.graphs.readout import MLP, check_task, global_pool
+from gdl_zoo.graphs.readout import MLP, GraphModel
 from gdl_zoo.graphs.validation import check_graph
 
 __all__ = ["GatedGraphConv", "GGNN"]
@@ -72,7 +72,7 @@ class GatedGraphConv(nn.Module):
         return f"channels={self.channels}, num_steps={self.num_steps}"
 
 
-class GGNN(nn.Module):
+class GGNN(GraphModel):
     """A gated graph neural network with the paper's node and graph outputs (Eqs. 6–7).
 
     Args:
@@ -95,15 +95,13 @@ class GGNN(nn.Module):
         num_steps: int = 4,
         task: str = "node",
     ):
-        super().__init__()
-        self.in_channels = check_positive_int(in_channels, "in_channels")
+        super().__init__(in_channels, task)
         check_positive_int(out_channels, "out_channels")
         if check_positive_int(hidden_channels, "hidden_channels") < in_channels:
             raise ValueError(
                 f"hidden_channels: expected at least in_channels = {in_channels}, "
                 f"got {hidden_channels}"
             )
-        self.task = check_task(task)
         self.propagate = GatedGraphConv(hidden_channels, num_steps)
         both = hidden_channels + in_channels
         if task == "node":
@@ -122,4 +120,4 @@ class GGNN(nn.Module):
         if self.task == "node":
             return self.out(hx)
         gated = torch.sigmoid(self.gate(hx)) * torch.tanh(self.value(hx))
-        return self.out(global_pool(gated, batch, num_graphs, "sum"))
+        return self.out(self.pool(gated, batch, num_graphs))  # the sum of Eq. 7

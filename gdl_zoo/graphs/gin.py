@@ -24,7 +24,7 @@ from torch import nn
 
 from gdl_zoo._validation import check_positive_int
 from gdl_zoo.graphs.adjacency import SparseAdjacency
-from gdl_zoo.graphs.readout import MLP, check_task, global_pool
+from gdl_zoo.graphs.readout import MLP, GraphModel
 from gdl_zoo.graphs.validation import check_graph
 
 __all__ = ["GINConv", "GIN"]
@@ -66,7 +66,7 @@ class GINConv(nn.Module):
         return self.mlp((1 + self.eps.to(x.dtype)) * x + adjacency.matmul(x))
 
 
-class GIN(nn.Module):
+class GIN(GraphModel):
     """A GIN: layers of two-layer MLPs with batch norm, and a readout of every layer.
 
     ::
@@ -101,12 +101,9 @@ class GIN(nn.Module):
         task: str = "graph",
         readout: str = "sum",
     ):
-        super().__init__()
+        super().__init__(in_channels, task, readout)
         check_positive_int(num_layers, "num_layers")
         check_positive_int(hidden_channels, "hidden_channels")
-        self.in_channels = check_positive_int(in_channels, "in_channels")
-        self.task = check_task(task)
-        self.readout = readout
         widths = [in_channels] + [hidden_channels] * num_layers
         self.convs = nn.ModuleList(
             GINConv(MLP((a, hidden_channels, hidden_channels), batch_norm=True), 0.0, train_eps)
@@ -131,7 +128,5 @@ class GIN(nn.Module):
             states.append(torch.relu(norm(conv(states[-1], edge_index, adjacency))))
         out = 0
         for h, linear in zip(states, self.outputs):
-            if self.task == "graph":
-                h = global_pool(h, batch, num_graphs, self.readout)
-            out = out + linear(self.dropout(h))
+            out = out + linear(self.dropout(self.pool(h, batch, num_graphs)))
         return out

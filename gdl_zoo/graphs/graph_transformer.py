@@ -39,7 +39,7 @@ from gdl_zoo.graphs.positional_encodings import (
     laplacian_eigenvectors,
     random_walk_encoding,
 )
-from gdl_zoo.graphs.readout import MLP, check_task, global_pool
+from gdl_zoo.graphs.readout import MLP, GraphModel
 from gdl_zoo.graphs.validation import check_graph
 
 __all__ = ["GraphAttention", "GraphTransformerLayer", "GraphTransformer"]
@@ -115,7 +115,7 @@ class GraphTransformerLayer(nn.Module):
         return h + self.dropout(self.mlp(self.norm2(h)))
 
 
-class GraphTransformer(nn.Module):
+class GraphTransformer(GraphModel):
     """A graph Transformer with random-walk (and optionally Laplacian) positional encodings.
 
     Args:
@@ -153,14 +153,11 @@ class GraphTransformer(nn.Module):
         task: str = "graph",
         readout: str = "sum",
     ):
-        super().__init__()
-        self.in_channels = check_positive_int(in_channels, "in_channels")
+        super().__init__(in_channels, task, readout)
         check_positive_int(num_layers, "num_layers")
         for name, value in (("rw_steps", rw_steps), ("laplacian_k", laplacian_k)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name}: expected an int ≥ 0, got {value!r}")
-        self.task = check_task(task)
-        self.readout = readout
         self.rw_steps, self.laplacian_k = rw_steps, laplacian_k
         self.embed = nn.Linear(in_channels, hidden_channels)
         self.rw_embed = nn.Linear(rw_steps, hidden_channels, bias=False) if rw_steps else None
@@ -198,7 +195,4 @@ class GraphTransformer(nn.Module):
             h = h + self.laplacian_embed(vectors.to(x.dtype), values.to(x.dtype), valid)
         for layer in self.layers:
             h = layer(h, blocks)
-        h = self.norm(h)
-        if self.task == "graph":
-            h = global_pool(h, batch, num_graphs, self.readout)
-        return self.head(h)
+        return self.head(self.pool(self.norm(h), batch, num_graphs))

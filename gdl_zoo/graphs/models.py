@@ -25,6 +25,8 @@ EXAMPLE_SIZES = (7, 5, 6)
 CARD_BATCH = 2
 #: Node channels, edge channels and outputs of the cards' small default instances.
 CHANNELS, EDGE_CHANNELS, OUT = 4, 3, 3
+#: Input, hidden and output widths every card's factory starts from.
+_WIDTHS = {"in_channels": CHANNELS, "hidden_channels": 16, "out_channels": OUT}
 _SIZES = tuple(EXAMPLE_SIZES[b % len(EXAMPLE_SIZES)] for b in range(CARD_BATCH))
 _GROUP = f"node permutations S{_SIZES[0]} x S{_SIZES[1]} (relabelling within each graph)"
 
@@ -53,106 +55,43 @@ def _edge_feature_inputs(batch_size: int, dtype: torch.dtype, generator: torch.G
 def _deepsets(**overrides):
     from gdl_zoo.graphs.deep_sets import DeepSets
 
-    return DeepSets(
-        **{
-            "in_channels": CHANNELS,
-            "hidden_channels": 16,
-            "out_channels": OUT,
-            "task": "graph",
-            **overrides,
-        }
-    )
+    return DeepSets(**{**_WIDTHS, "task": "graph", **overrides})
 
 
 def _gcn(**overrides):
     from gdl_zoo.graphs.gcn import GCN
 
-    return GCN(
-        **{
-            "in_channels": CHANNELS,
-            "hidden_channels": 16,
-            "out_channels": OUT,
-            "dropout": 0.5,
-            "task": "node",
-            **overrides,
-        }
-    )
+    return GCN(**{**_WIDTHS, "dropout": 0.5, "task": "node", **overrides})
 
 
 def _gat(**overrides):
     from gdl_zoo.graphs.gat import GAT
 
-    return GAT(
-        **{
-            "in_channels": CHANNELS,
-            "hidden_channels": 4,
-            "out_channels": OUT,
-            "heads": 4,
-            "task": "node",
-            **overrides,
-        }
-    )
+    return GAT(**{**_WIDTHS, "hidden_channels": 4, "heads": 4, "task": "node", **overrides})
 
 
 def _mpnn(**overrides):
     from gdl_zoo.graphs.mpnn import MPNN
 
-    return MPNN(
-        **{
-            "in_channels": CHANNELS,
-            "hidden_channels": 16,
-            "out_channels": OUT,
-            "edge_channels": EDGE_CHANNELS,
-            "task": "node",
-            **overrides,
-        }
-    )
+    return MPNN(**{**_WIDTHS, "edge_channels": EDGE_CHANNELS, "task": "node", **overrides})
 
 
 def _gin(**overrides):
     from gdl_zoo.graphs.gin import GIN
 
-    return GIN(
-        **{
-            "in_channels": CHANNELS,
-            "hidden_channels": 16,
-            "out_channels": OUT,
-            "num_layers": 3,
-            "task": "graph",
-            **overrides,
-        }
-    )
+    return GIN(**{**_WIDTHS, "num_layers": 3, "task": "graph", **overrides})
 
 
 def _ggnn(**overrides):
     from gdl_zoo.graphs.ggnn import GGNN
 
-    return GGNN(
-        **{
-            "in_channels": CHANNELS,
-            "hidden_channels": 16,
-            "out_channels": OUT,
-            "num_steps": 3,
-            "task": "node",
-            **overrides,
-        }
-    )
+    return GGNN(**{**_WIDTHS, "num_steps": 3, "task": "node", **overrides})
 
 
 def _graph_transformer(**overrides):
     from gdl_zoo.graphs.graph_transformer import GraphTransformer
 
-    return GraphTransformer(
-        **{
-            "in_channels": CHANNELS,
-            "hidden_channels": 16,
-            "out_channels": OUT,
-            "heads": 4,
-            "rw_steps": 6,
-            "task": "graph",
-            **overrides,
-        }
-    )
+    return GraphTransformer(**{**_WIDTHS, "heads": 4, "rw_steps": 6, "task": "graph", **overrides})
 
 
 _GRAPH_ROLES = ("node", "edge_index", "batch")

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from gdl_zoo._validation import check_positive_int
-from gdl_zoo.graphs.readout import MLP, check_task, global_pool
+from gdl_zoo.graphs.readout import MLP, GraphModel, output_head
 from gdl_zoo.graphs.validation import check_graph
 
 __all__ = ["MPNNLayer", "MPNN"]
@@ -115,7 +115,7 @@ class MPNNLayer(nn.Module):
         )
 
 
-class MPNN(nn.Module):
+class MPNN(GraphModel):
     """A message-passing network with edge features and a node- or graph-level head.
 
     ::
@@ -151,20 +151,14 @@ class MPNN(nn.Module):
         task: str = "node",
         readout: str = "sum",
     ):
-        super().__init__()
+        super().__init__(in_channels, task, readout)
         check_positive_int(num_layers, "num_layers")
-        self.in_channels = check_positive_int(in_channels, "in_channels")
-        self.task = check_task(task)
-        self.readout = readout
         widths = [in_channels] + [hidden_channels] * num_layers
         self.layers = nn.ModuleList(
             MPNNLayer(a, b, edge_channels, aggregation) for a, b in zip(widths[:-1], widths[1:])
         )
         self.dropout = nn.Dropout(dropout)
-        if task == "node":
-            self.head = nn.Linear(hidden_channels, out_channels)
-        else:
-            self.head = MLP((hidden_channels, hidden_channels, out_channels))
+        self.head = output_head(task, hidden_channels, out_channels)
 
     def forward(
         self,
@@ -179,6 +173,4 @@ class MPNN(nn.Module):
         h = x
         for layer in self.layers:
             h = torch.relu(layer(self.dropout(h), edge_index, edge_attr))
-        if self.task == "graph":
-            h = global_pool(h, batch, num_graphs, self.readout)
-        return self.head(self.dropout(h))
+        return self.head(self.dropout(self.pool(h, batch, num_graphs)))

@@ -4,7 +4,9 @@ A graph-level output pools node states over each graph of the batch,
 ``y_b = ⊕_{i : batch_i = b} h_i`` with ``⊕`` a sum, mean or max, which is
 invariant to relabelling the nodes of each graph (the sum and mean up to the
 round-off of reordered additions); a node-level output keeps one row per
-node, which relabelling permutes.
+node, which relabelling permutes.  :class:`GraphModel` holds what every
+model of the domain shares: its checked input width, task and readout, and
+the task's pooling; :func:`output_head` builds the map after the last layer.
 
 Shapes:
     N: nodes over the batch.  B: graphs.  C: channels.
@@ -15,11 +17,23 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["TASKS", "check_task", "global_pool", "MLP"]
+from gdl_zoo._validation import check_positive_int
+
+__all__ = [
+    "TASKS",
+    "READOUTS",
+    "check_task",
+    "check_readout",
+    "global_pool",
+    "MLP",
+    "output_head",
+    "GraphModel",
+]
 
 #: The two kinds of output a graph model can have.
 TASKS = ("node", "graph")
-_REDUCTIONS = ("sum", "mean", "max")
+#: The per-graph reductions of :func:`global_pool`.
+READOUTS = ("sum", "mean", "max")
 
 
 def check_task(task: str) -> str:
@@ -27,6 +41,13 @@ def check_task(task: str) -> str:
     if task not in TASKS:
         raise ValueError(f"task: expected one of {TASKS}, got {task!r}")
     return task
+
+
+def check_readout(readout: str) -> str:
+    """Require ``readout`` in :data:`READOUTS` and return it."""
+    if readout not in READOUTS:
+        raise ValueError(f"readout: expected one of {READOUTS}, got {readout!r}")
+    return readout
 
 
 def global_pool(
@@ -43,8 +64,8 @@ def global_pool(
     Shapes:
         h: ``(N, C)``; batch: ``(N,)``; output: ``(B, C)``.
     """
-    if reduce not in _REDUCTIONS:
-        raise ValueError(f"reduce: expected one of {_REDUCTIONS}, got {reduce!r}")
+    if reduce not in READOUTS:
+        raise ValueError(f"reduce: expected one of {READOUTS}, got {reduce!r}")
     if batch is None:
         batch = torch.zeros(h.shape[0], dtype=torch.long, device=h.device)
     out = h.new_zeros(num_graphs, h.shape[1])
@@ -86,3 +107,52 @@ class MLP(nn.Sequential):
                     layers.append(nn.BatchNorm1d(c_out))
                 layers.append(nn.ReLU())
         super().__init__(*layers)
+
+
+def output_head(task: str, channels: int, out_channels: int) -> nn.Module:
+    """The map after a model's last layer: per node a ``Linear``, per graph a two-layer MLP.
+
+    The node task applies ``Linear(C, C')`` to every node state; the graph
+    task applies ``MLP((C, C, C'))`` (the ``ρ`` of Deep Sets) to the pooled states.
+
+    Shapes:
+        input: ``(N, C)`` (node task) or ``(B, C)`` (graph task);
+        output: ``(N, C')`` or ``(B, C')``.
+    """
+    if check_task(task) == "node":
+        return nn.Linear(channels, out_channels)
+    return MLP((channels, channels, out_channels))
+
+
+class GraphModel(nn.Module):
+    """Base of the graph models: checked ``in_channels``, ``task`` and ``readout``, and the pooling.
+
+    A node-task model returns one row per node (relabelling the nodes permutes
+    it); a graph-task model pools the rows of each graph with ``readout``
+    (relabelling leaves it unchanged).
+
+    Args:
+        in_channels: ``C`` of the node features.
+        task: ``"node"`` or ``"graph"``.
+        readout: ``"sum"``, ``"mean"`` or ``"max"``, the graph task's pooling.
+
+    Shapes:
+        as :meth:`pool`.
+    """
+
+    def __init__(self, in_channels: int, task: str, readout: str = "sum"):
+        super().__init__()
+        self.in_channels = check_positive_int(in_channels, "in_channels")
+        self.task = check_task(task)
+        self.readout = check_readout(readout)
+
+    def pool(self, h: torch.Tensor, batch: torch.Tensor | None, num_graphs: int) -> torch.Tensor:
+        """The graph task's ``y_b = ⊕_{i ∈ G_b} h_i``; the node task's ``h``, unchanged.
+
+        Shapes:
+            h: ``(N, C)``; batch: ``(N,)`` or ``None``;
+            output: ``(B, C)`` (graph task) or ``(N, C)`` (node task).
+        """
+        if self.task == "node":
+            return h
+        return global_pool(h, batch, num_graphs, self.readout)

@@ -3,9 +3,17 @@
 import math
 
 import pytest
+import torch
 
 from gdl_zoo.bench.suites import BenchContext
-from gdl_zoo.graphs.bench_speed import PAIRS, VARIANTS, build_variant, graph_speed
+from gdl_zoo.graphs.bench_speed import (
+    PAIRS,
+    REFERENCES,
+    VARIANTS,
+    _csr_adj_t,
+    build_variant,
+    graph_speed,
+)
 
 
 def test_every_variant_runs_a_step():
@@ -25,3 +33,21 @@ def test_quick_run_pairs_every_flavour_with_pyg():
     for time_record, memory_record in zip(records[::2], records[1::2]):
         assert time_record.value > 0 and time_record.details["threads"] == 1
         assert math.isnan(memory_record.value) and "skipped" in memory_record.details
+
+
+def test_every_reference_is_described_in_the_records():
+    assert {ref for _, _, ref in PAIRS} == set(REFERENCES)
+    records = graph_speed(BenchContext(quick=True, repeat=1))
+    for record, (_, _, ref) in zip(records[::2], PAIRS):
+        assert record.details["reference"] == REFERENCES[ref]
+
+
+def test_pyg_csr_adjacency_matches_pyg_on_edge_index():
+    import torch_geometric.nn as pyg
+
+    edge_index = torch.tensor([[0, 2, 2, 3, 1, 1], [1, 1, 1, 0, 3, 1]])  # repeated edge, self-loop
+    x = torch.randn(4, 5, dtype=torch.float64)
+    conv = pyg.GINConv(torch.nn.Identity())
+    adj_t = _csr_adj_t(edge_index, 4).to(torch.float64)
+    assert adj_t.layout == torch.sparse_csr
+    assert torch.allclose(conv(x, adj_t), conv(x, edge_index), atol=1e-12)

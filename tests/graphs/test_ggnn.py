@@ -4,10 +4,8 @@ import pytest
 import torch
 from torch_geometric.nn import GatedGraphConv as PygGatedGraphConv
 
-from gdl_zoo.graphs.actions import NodePermutation
 from gdl_zoo.graphs.ggnn import GGNN, GatedGraphConv
 from gdl_zoo.graphs.graph import random_graph_batch
-from gdl_zoo.symmetry import Invariant, assert_equivariant
 
 
 def test_matches_pyg_gated_graph_conv():
@@ -30,15 +28,3 @@ def test_widths_are_checked_and_heads_have_shapes():
     graph = GGNN(4, 8, 2, task="graph").double()
     assert node(g.x, g.edge_index, g.batch).shape == (g.x.shape[0], 2)
     assert graph(g.x, g.edge_index, g.batch).shape == (2, 2)
-
-
-@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
-@pytest.mark.parametrize("task", ["node", "graph"])
-def test_ggnn_heads_are_permutation_symmetric(task, dtype):
-    g = random_graph_batch(3, dtype, torch.Generator().manual_seed(7), 4)
-    model = GGNN(4, 8, 3, num_steps=2, task=task).to(dtype)
-    act_in = NodePermutation.for_batch(g.batch, g.x.shape[0], ("node", "edge_index", "batch"))
-    act_out = NodePermutation.for_batch(g.batch, g.x.shape[0]) if task == "node" else Invariant()
-    report = assert_equivariant(model, (g.x, g.edge_index, g.batch), act_in, act_out)
-    if dtype == torch.float64:
-        assert report.max_error < 1e-10

@@ -132,3 +132,32 @@ def test_negative_controls_fail_the_harness(dtype):
 
     with pytest.raises(AssertionError, match="FAILED"):
         assert_equivariant(labelled, (g.x, g.edge_index, g.batch), act_in, Invariant())
+
+
+@pytest.mark.parametrize("card", CARDS, ids=lambda c: c.name)
+def test_every_model_checks_task_and_readout_when_built(card):
+    from gdl_zoo.graphs.readout import GraphModel
+
+    model = card.build()
+    assert isinstance(model, GraphModel) and model.in_channels == 4
+    with pytest.raises(ValueError, match="task: expected one of"):
+        card.build(task="edge")
+    if card.name != "ggnn":  # GGNN's graph readout is the gated sum of Li et al., Eq. 7
+        with pytest.raises(ValueError, match="readout: expected one of"):
+            card.build(readout="median")
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("task", ["node", "graph"])
+@pytest.mark.parametrize("card", CARDS, ids=lambda c: c.name)
+def test_node_and_graph_heads_are_permutation_symmetric(card, task, dtype):
+    """Both heads of every model: node outputs permute with the nodes, graph outputs stay."""
+    torch.manual_seed(0)
+    model = card.build(task=task).to(dtype)
+    inputs = card.example_inputs(2, dtype, torch.Generator().manual_seed(5))
+    sizes = card.input_action.group.sizes
+    act_out = NodePermutation(sizes) if task == "node" else Invariant()
+    report = assert_equivariant(model, inputs, card.input_action, act_out)
+    assert model(*inputs).shape == ((sum(sizes), 3) if task == "node" else (2, 3))
+    if dtype == torch.float64:
+        assert report.max_error < 1e-10
