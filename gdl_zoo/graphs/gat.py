@@ -198,4 +198,4 @@ class GAT(GraphModel):
             h = conv(self.dropout(h), edge_index, pattern)
             if k < len(self.convs) - 1 or self.task == "graph":
                 h = F.elu(h)
-        return h if self.head is None else self.head(self.pool(h, batch, num_graphs))
+        return h if self.task == "node" else self.head(self.pool(h, batch, num_graphs))

@@ -143,4 +143,4 @@ class GCN(GraphModel):
             h = conv(self.dropout(h), edge_index, adjacency)
             if k < len(self.convs) - 1 or self.task == "graph":
                 h = torch.relu(h)
-        return h if self.head is None else self.head(self.pool(h, batch, num_graphs))
+        return h if self.task == "node" else self.head(self.pool(h, batch, num_graphs))
