@@ -34,6 +34,7 @@ from torch.func import functional_call
 from gdl_zoo._validation import check_positive_int
 from gdl_zoo.weightspace.fip import bhattacharyya_distance, check_epsilon, fip_step, flat_gradient
 from gdl_zoo.weightspace.metric import (
+    FORWARD_MODES,
     METRIC_KINDS,
     OutputMetric,
     ParameterLayout,
@@ -152,6 +153,7 @@ def traverse(
     beta: float = 1.0,
     method: str = "trust_region",
     metric: str = "euclidean",
+    forward_mode: str = "auto",
     batch_size: int = 128,
     krylov_dim: int = 10,
     penalty_weight: float = 1.0,
@@ -183,6 +185,9 @@ def traverse(
         method: ``"trust_region"`` (the FIP step) or ``"penalty"`` (the
             official code's Bhattacharyya penalty).
         metric: ``"euclidean"`` (G = JᵀJ) or ``"fisher"``.
+        forward_mode: how ``J v`` is computed (see
+            :class:`~gdl_zoo.weightspace.metric.OutputMetric`); ``"double_vjp"``
+            reuses the one linearisation of each anchor for both products.
         batch_size: ``B``, the metric minibatch; the first ``B`` points of
             ``data`` are the probe batch of the output distance.
         krylov_dim: metric-vector products per trust-region step.
@@ -219,6 +224,8 @@ def traverse(
         raise ValueError(f"method: expected one of {METHODS}, got {method!r}")
     if metric not in METRIC_KINDS:
         raise ValueError(f"metric: expected one of {METRIC_KINDS}, got {metric!r}")
+    if forward_mode not in FORWARD_MODES:
+        raise ValueError(f"forward_mode: expected one of {FORWARD_MODES}, got {forward_mode!r}")
     if not beta > 0:
         raise ValueError(f"beta: expected β > 0, got {beta}")
     if not callable(objective):
@@ -241,6 +248,7 @@ def traverse(
             beta,
             method,
             metric,
+            forward_mode,
             batch_size,
             krylov_dim,
             penalty_weight,
@@ -263,6 +271,7 @@ def _traverse(
     beta,
     method,
     metric,
+    forward_mode,
     batch_size,
     krylov_dim,
     penalty_weight,
@@ -301,7 +310,7 @@ def _traverse(
             path.anchor_steps.append(step)
             anchor = (layout.parameters_of(model), _buffers(model))
             if method == "trust_region":
-                operator = OutputMetric(model, batch, kind=metric)
+                operator = OutputMetric(model, batch, kind=metric, forward_mode=forward_mode)
         if method == "penalty":
             with torch.no_grad():
                 anchor_logits = functional_call(

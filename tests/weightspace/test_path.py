@@ -79,6 +79,17 @@ def test_the_metric_is_reanchored_as_asked():
     assert sparse.objective[-1] < sparse.objective[0]
     assert sparse.output_distance != every_step.output_distance[:5]
     model, target, data = _setup()
+    double = traverse(
+        model,
+        data,
+        TowardNetwork(target),
+        5,
+        epsilon=0.05,
+        batch_size=16,
+        forward_mode="double_vjp",
+    )
+    assert double.output_distance == pytest.approx(every_step.output_distance, rel=1e-8, abs=1e-12)
+    model, target, data = _setup()
     penalty = traverse(model, data, TowardNetwork(target), 4, epsilon=0.05, method="penalty")
     assert penalty.anchor_steps == [0]  # the penalty's anchor stays θ_0 unless asked
 
@@ -159,5 +170,7 @@ def test_bad_inputs_raise_clear_errors():
         traverse(model, data, objective, 2, metric="wasserstein")
     with pytest.raises(ValueError, match="beta"):
         traverse(model, data, objective, 2, beta=-1.0)
+    with pytest.raises(ValueError, match="forward_mode"):
+        traverse(model, data, objective, 2, forward_mode="finite_differences")
     with pytest.raises(ValueError, match="reanchor_every"):
         traverse(model, data, objective, 2, reanchor_every=0)
