@@ -30,11 +30,11 @@ import contextlib
 import math
 import statistics
 import time
-from collections.abc import Iterator
 
 import torch
 import torch.nn.functional as F
 
+from gdl_zoo.bench.measure import torch_threads
 from gdl_zoo.bench.suites import BenchContext, Record
 from gdl_zoo.graphs.graph import Graph, collate_graphs
 
@@ -69,20 +69,15 @@ QUICK_EPOCHS = 40
 QUICK_BATCH_SIZE = 64
 
 
-@contextlib.contextmanager
-def single_threaded() -> Iterator[None]:
+def single_threaded() -> contextlib.AbstractContextManager[None]:
     """Run the block with one intra-op CPU thread, then restore the previous count.
 
-    The graphs of these tasks are small (at most a few thousand nodes): a
-    kernel's work is far below what pays for waking a second thread, and on a
-    shared machine the waiting threads cost 10–30× the runtime.
+    :func:`~gdl_zoo.bench.measure.torch_threads` with ``1``.  The graphs of
+    these tasks are small (at most a few thousand nodes): a kernel's work is
+    far below what pays for waking a second thread, and on a shared machine
+    the waiting threads cost 10–30× the runtime.
     """
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+    return torch_threads(1)
 
 
 def _node_model(name: str, c_in: int, classes: int):

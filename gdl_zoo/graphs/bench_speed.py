@@ -29,30 +29,26 @@ all alike); the ratio of medians, ours / PyG.  On CPU everything runs with one
 intra-op thread: on a shared machine a second OpenMP thread waiting for a busy
 core made single calls 10–300× slower at random and the ratios noise.
 
-Peak memory on CPU: every variant runs in a fresh Python subprocess
-(``python -m gdl_zoo.graphs.bench_speed``) that builds its inputs, resets the
-kernel's peak-RSS counter (``/proc/self/clear_refs``, Linux), runs one
-forward + backward and reports ``VmHWM − VmRSS_before``: the extra resident
-memory of the step, allocator caching included.  On CUDA,
-``torch.cuda.max_memory_allocated`` after ``reset_peak_memory_stats`` in process.
-The quick mode uses a small graph and skips the subprocesses.
+Peak memory (:func:`~gdl_zoo.bench.measure.peak_memory_mib`): on CPU every
+variant runs in a fresh Python interpreter, single-threaded as timed, that
+builds its inputs, resets the kernel's peak-RSS counter
+(``/proc/self/clear_refs``, Linux), runs one forward + backward and reports
+``VmHWM − VmRSS_before``: the extra resident memory of the step, allocator
+caching included.  On CUDA, ``torch.cuda.max_memory_allocated`` above what was
+allocated before the step, in process.  The quick mode uses a small graph and
+skips the memory runs.
 """
 
 from __future__ import annotations
 
-import json
-import statistics
-import subprocess
-import sys
-import time
 import warnings
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from gdl_zoo.bench.suites import BenchContext, Record, Timing, ratio
-from gdl_zoo.graphs.bench_accuracy import single_threaded
+from gdl_zoo.bench.measure import peak_memory_mib, time_interleaved, torch_threads
+from gdl_zoo.bench.suites import BenchContext, Record, ratio
 
 __all__ = ["VARIANTS", "PAIRS", "REFERENCES", "build_variant", "graph_speed"]
 
@@ -167,62 +163,31 @@ def build_variant(name: str, num_nodes: int, num_edges: int, seed: int, device: 
     return step
 
 
-def _status(field: str) -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return float(line.split()[1]) / 1024  # kB -> MiB
-    raise RuntimeError(f"{field} not in /proc/self/status")
+def _single_threaded_variant(
+    name: str, num_nodes: int, num_edges: int, seed: int, device: str = "cpu"
+):
+    """:func:`build_variant` with one intra-op thread, as timed; for the memory subprocess only.
 
-
-def _peak_in_this_process(name: str, num_nodes: int, num_edges: int, seed: int) -> float:
-    """Extra peak resident memory (MiB) of one fwd+bwd step of ``name`` (Linux only)."""
-    step = build_variant(name, num_nodes, num_edges, seed)
-    before = _status("VmRSS")
-    Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
-    step()
-    return _status("VmHWM") - before
+    :func:`~gdl_zoo.bench.measure.peak_memory_mib` calls it in the fresh
+    interpreter it measures on CPU, whose thread count nothing else shares.
+    """
+    torch.set_num_threads(1)
+    return build_variant(name, num_nodes, num_edges, seed, device)
 
 
 def _peak_memory(name: str, num_nodes: int, num_edges: int, seed: int, device: str) -> float:
-    if device.startswith("cuda"):
-        step = build_variant(name, num_nodes, num_edges, seed, device)
-        torch.cuda.synchronize()
-        base = torch.cuda.memory_allocated()
-        torch.cuda.reset_peak_memory_stats()
-        step()
-        torch.cuda.synchronize()
-        return (torch.cuda.max_memory_allocated() - base) / 2**20
-    command = [sys.executable, "-m", "gdl_zoo.graphs.bench_speed", name]
-    command += [str(num_nodes), str(num_edges), str(seed)]
-    done = subprocess.run(command, capture_output=True, text=True, check=True, timeout=600)
-    return float(json.loads(done.stdout.strip().splitlines()[-1])["peak_mib"])
-
-
-def _interleaved_times(steps: dict, repeat: int, device: str) -> dict[str, Timing]:
-    """Time every step ``repeat`` times in rounds (one call of each per round) after a warm-up.
-
-    Interleaving spreads the load of a shared machine evenly over ours and the
-    reference instead of favouring whichever ran in a quiet moment.
-    """
-    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
-    for step in steps.values():
-        step()
-    sync()
-    samples: dict[str, list[float]] = {name: [] for name in steps}
-    for _ in range(repeat):
-        for name, step in steps.items():
-            start = time.perf_counter()
-            step()
-            sync()
-            samples[name].append(time.perf_counter() - start)
-    return {name: Timing(min(t), statistics.median(t), max(t)) for name, t in samples.items()}
+    """Extra peak memory (MiB) of one fwd+bwd step of ``name``, its build not counted."""
+    factory = "build_variant" if device.startswith("cuda") else "_single_threaded_variant"
+    return peak_memory_mib(
+        f"gdl_zoo.graphs.bench_speed:{factory}", [name, num_nodes, num_edges, seed], device
+    )
 
 
 def graph_speed(context: BenchContext) -> list[Record]:
     """Fwd+bwd time and peak-memory ratios, ours / PyG, for each flavour."""
     if context.device.startswith("cuda"):
         return _graph_speed(context)
-    with single_threaded():
+    with torch_threads(1):
         return _graph_speed(context)
 
 
@@ -241,7 +206,7 @@ def _graph_speed(context: BenchContext) -> list[Record]:
         name: build_variant(name, num_nodes, num_edges, context.seed, context.device)
         for name in VARIANTS
     }
-    times = _interleaved_times(steps, context.repeat, context.device)
+    times = time_interleaved(steps, context.repeat, warmup=1)
     del steps
     memory = {}
     if measure_memory:
@@ -277,8 +242,3 @@ def _graph_speed(context: BenchContext) -> list[Record]:
         )
     return records
 
-
-if __name__ == "__main__":
-    _name, _n, _e, _seed = sys.argv[1], *map(int, sys.argv[2:5])
-    torch.set_num_threads(1)
-    print(json.dumps({"peak_mib": _peak_in_this_process(_name, _n, _e, _seed)}))
