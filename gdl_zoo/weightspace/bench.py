@@ -148,10 +148,10 @@ def metric_cost(context: BenchContext) -> list[Record]:
     ``G v`` (euclidean and fisher, jvp and double-vjp modes; the linearisation
     built once, outside the timing) over one forward+backward of the
     cross-entropy, timed alternately, the minimum of ``max(20, repeat)`` rounds
-    each; goal ≤
-    :data:`COST_GOAL`.  Memory: the peak bytes allocated while one metric is
-    built and applied (a storage-counting dispatch mode on CPU,
-    ``max_memory_allocated`` on CUDA) over the bytes of the parameters, for two
+    each; the goal ≤ :data:`COST_GOAL` is reported in ``details["meets_goal"]``
+    (timing is a measurement, not a check).  Memory: the peak bytes allocated
+    while one metric is built and applied (a storage-counting dispatch mode on
+    CPU, ``max_memory_allocated`` on CUDA) over the bytes of the parameters, for two
     MLPs of growing size (the largest 784-2048-2048-2048-10, 10.0M parameters,
     batch 256, whose dense J would take B·K·P·4 bytes ≈ 103 GB; quick
     784-512-512-10 and 784-1024-1024-10 at batch 64); a constant ratio across
@@ -184,8 +184,8 @@ def metric_cost(context: BenchContext) -> list[Record]:
                     "time / fwd+bwd",
                     value,
                     "ratio",
-                    passed=value <= COST_GOAL,
                     details={
+                        "meets_goal": value <= COST_GOAL,
                         "product_seconds": times["ours"],
                         "forward_backward_seconds": times["reference"],
                         "batch": batch,

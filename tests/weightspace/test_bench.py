@@ -44,7 +44,9 @@ def test_metric_cost_records():
     timing = [r for r in records if r.metric == "time / fwd+bwd"]
     memory = [r for r in records if r.metric == "peak memory / parameter bytes"]
     assert len(timing) == 4 and len(memory) == 4
-    assert all(r.passed in (True, False) and r.value > 0 for r in timing)
+    # timing is a measurement, never a failed check of the run
+    assert all(r.passed is None and r.value > 0 for r in timing)
+    assert all(r.details["meets_goal"] == (r.value <= r.details["goal"]) for r in timing)
     for r in memory:
         # O(P): a few parameter copies, far below the dense Jacobian
         assert 1.0 < r.value < 10.0
