@@ -1,6 +1,7 @@
 """Speed-benchmark helpers: every variant builds and runs one step on a tiny graph."""
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -11,6 +12,7 @@ from gdl_zoo.graphs.bench_speed import (
     REFERENCES,
     VARIANTS,
     _csr_adj_t,
+    _peak_memory,
     build_variant,
     graph_speed,
 )
@@ -51,3 +53,11 @@ def test_pyg_csr_adjacency_matches_pyg_on_edge_index():
     adj_t = _csr_adj_t(edge_index, 4).to(torch.float64)
     assert adj_t.layout == torch.sparse_csr
     assert torch.allclose(conv(x, adj_t), conv(x, edge_index), atol=1e-12)
+
+
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="peak RSS reset is Linux")
+def test_memory_of_a_variant_is_measured_in_a_single_threaded_subprocess():
+    assert _peak_memory("gin_ours", 50, 200, 0, "cpu") >= 0
+    before = torch.get_num_threads()
+    build_variant("gin_ours", 50, 200, seed=0)  # building in process leaves the threads alone
+    assert torch.get_num_threads() == before
