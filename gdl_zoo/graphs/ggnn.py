@@ -63,7 +63,9 @@ class GatedGraphConv(nn.Module):
             raise ValueError(f"x: expected at most {self.channels} channels, got {tuple(x.shape)}")
         if adjacency is None:
             adjacency = SparseAdjacency.from_edges(edge_index, x.shape[0], dtype=x.dtype)
-        h = torch.cat([x, x.new_zeros(x.shape[0], self.channels - x.shape[1])], dim=1)
+        h = x
+        if x.shape[1] < self.channels:  # (N, C) -> (N, H)
+            h = torch.cat([x, x.new_zeros(x.shape[0], self.channels - x.shape[1])], dim=1)
         for t in range(self.num_steps):
             h = self.rnn(adjacency.matmul(h @ self.weight[t]), h)
         return h
