@@ -26,6 +26,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from gdl_zoo.data.data_root import data_root
+
 __all__ = ["MNIST_TEST_FILES", "load_mnist_test", "rotate_images", "rotated_mnist"]
 
 #: The raw idx files of the MNIST test set, looked up in ``<data_dir>/mnist/``.
@@ -35,18 +37,6 @@ MNIST_TEST_FILES = {
 }
 _IMAGES_MAGIC, _LABELS_MAGIC = 2051, 2049
 _TEST_SIZE, _SIDE = 10_000, 28
-
-
-def _data_root(data_dir: str | os.PathLike | None) -> Path:
-    if data_dir is not None:
-        return Path(data_dir)
-    env = os.environ.get("GDL_ZOO_DATA")
-    if not env:
-        raise FileNotFoundError(
-            "no data directory: pass data_dir or set the GDL_ZOO_DATA environment variable "
-            "to the folder that holds mnist/" + MNIST_TEST_FILES["images"]
-        )
-    return Path(env)
 
 
 def _read_idx(path: Path, magic: int, dims: tuple[int, ...]) -> torch.Tensor:
@@ -94,7 +84,7 @@ def load_mnist_test(
         ValueError: a wrong magic number, header sizes or file length, or labels
             outside ``0…9``.
     """
-    folder = _data_root(data_dir) / "mnist"
+    folder = data_root(data_dir, "mnist/" + MNIST_TEST_FILES["images"]) / "mnist"
     images = _read_idx(folder / MNIST_TEST_FILES["images"], _IMAGES_MAGIC, (_TEST_SIZE, 28, 28))
     labels = _read_idx(folder / MNIST_TEST_FILES["labels"], _LABELS_MAGIC, (_TEST_SIZE,))
     if int(labels.max()) > 9:
