@@ -123,10 +123,10 @@ def _peak_bytes(fn: Callable[[], object], device: torch.device) -> int:
 
 
 def _paired_timing(ours: Callable[[], object], reference: Callable[[], object], rounds: int):
-    """Alternate timings of ``ours`` and ``reference``; the minimum of each, after a warm-up.
+    """Seconds of ``rounds`` alternating calls of ``ours`` and ``reference``, after a warm-up.
 
-    On a loaded machine interleaving exposes both to the same load, and the
-    minimum is the least disturbed measurement.
+    On a loaded machine interleaving exposes both to the same load; the caller
+    compares the minima, the least disturbed measurements.
     """
     sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
     ours(), reference()
