@@ -25,6 +25,7 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
+from gdl_zoo.bench.measure import peak_memory_mib, time_interleaved
 from gdl_zoo.bench.suites import BenchContext, Record, Suite, ratio, register_suite
 from gdl_zoo.data.mnist import load_mnist_test
 from gdl_zoo.data.samples import load_mnist_sample
@@ -46,6 +47,7 @@ from gdl_zoo.weightspace.path import traverse
 __all__ = [
     "COST_GOAL",
     "metric_cost",
+    "metric_product_step",
     "sparsification_accuracy",
     "continual_learning",
     "mode_connectivity",
@@ -122,23 +124,35 @@ def _peak_bytes(fn: Callable[[], object], device: torch.device) -> int:
     return tracker.peak
 
 
-def _paired_timing(ours: Callable[[], object], reference: Callable[[], object], rounds: int):
-    """Seconds of ``rounds`` alternating calls of ``ours`` and ``reference``, after a warm-up.
+def metric_product_step(
+    widths: list[int], batch: int, forward_mode: str, seed: int, device: str = "cpu"
+) -> Callable[[], None]:
+    """One build-and-apply of the euclidean metric of a seeded ReLU MLP, for peak-memory runs.
 
-    On a loaded machine interleaving exposes both to the same load; the caller
-    compares the minima, the least disturbed measurements.
+    The factory that :func:`~gdl_zoo.bench.measure.peak_memory_mib` calls in a
+    fresh interpreter: the model, the batch and the tangent vector are built
+    here (not measured), with a first product on a tiny MLP so that one-time
+    initialisation is not counted; the returned step builds
+    :class:`OutputMetric` and applies it once.
+
+    Shapes:
+        the batch ``(batch, widths[0])``; the tangent vector ``(P,)``.
     """
-    sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
-    ours(), reference()
-    times: dict[str, list[float]] = {"ours": [], "reference": []}
-    for _ in range(rounds):
-        for key, fn in (("ours", ours), ("reference", reference)):
-            sync()
-            start = time.perf_counter()
-            fn()
-            sync()
-            times[key].append(time.perf_counter() - start)
-    return times
+    generator = torch.Generator().manual_seed(seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = mlp(tuple(widths)).to(device)
+    x = torch.randn(batch, widths[0], generator=generator).to(device)
+    v = torch.randn(ParameterLayout.of(model).size, generator=generator).to(device)
+    tiny = mlp((2, 3, 2)).to(device)  # first use of the transforms, outside the measurement
+    OutputMetric(tiny, torch.zeros(1, 2, device=device), forward_mode=forward_mode)(
+        torch.zeros(ParameterLayout.of(tiny).size, device=device)
+    )
+
+    def step():
+        OutputMetric(model, x, forward_mode=forward_mode)(v)
+
+    return step
 
 
 def metric_cost(context: BenchContext) -> list[Record]:
@@ -155,7 +169,10 @@ def metric_cost(context: BenchContext) -> list[Record]:
     MLPs of growing size (the largest 784-2048-2048-2048-10, 10.0M parameters,
     batch 256, whose dense J would take B·K·P·4 bytes ≈ 103 GB; quick
     784-512-512-10 and 784-1024-1024-10 at batch 64); a constant ratio across
-    sizes is O(P).  The forward+backward's peak is measured the same way.
+    sizes is O(P).  The forward+backward's peak is measured the same way.  Full
+    runs cross-check with :func:`~gdl_zoo.bench.measure.peak_memory_mib` (the
+    growth of the resident high-water mark in a fresh interpreter on CPU), in
+    ``details["resident_peak_mib"]``.
     """
     device = torch.device(context.device)
     batch = 256
@@ -176,8 +193,10 @@ def metric_cost(context: BenchContext) -> list[Record]:
     for kind in ("euclidean", "fisher"):
         for mode in ("jvp", "double_vjp"):
             metric = OutputMetric(model, x, kind=kind, forward_mode=mode)
-            times = _paired_timing(lambda m=metric: m(v), forward_backward, rounds)
-            value = ratio(min(times["ours"]), min(times["reference"]))
+            times = time_interleaved(
+                {"ours": lambda m=metric: m(v), "reference": forward_backward}, repeat=rounds
+            )
+            value = ratio(times["ours"].min, times["reference"].min)
             records.append(
                 Record(
                     f"lenet_300_100 {kind} G·v ({mode})",
@@ -186,8 +205,8 @@ def metric_cost(context: BenchContext) -> list[Record]:
                     "ratio",
                     details={
                         "meets_goal": value <= COST_GOAL,
-                        "product_seconds": times["ours"],
-                        "forward_backward_seconds": times["reference"],
+                        "product": times["ours"].as_dict(),
+                        "forward_backward": times["reference"].as_dict(),
                         "batch": batch,
                         "params": layout.size,
                         "goal": COST_GOAL,
@@ -223,6 +242,15 @@ def metric_cost(context: BenchContext) -> list[Record]:
                 )(big_v),
                 device,
             )
+            resident = (
+                math.nan
+                if context.quick
+                else peak_memory_mib(
+                    "gdl_zoo.weightspace.bench:metric_product_step",
+                    (list(widths), big_batch, mode, context.seed),
+                    device=context.device,
+                )
+            )
             records.append(
                 Record(
                     f"mlp {'-'.join(map(str, widths))} G·v ({mode})",
@@ -233,6 +261,7 @@ def metric_cost(context: BenchContext) -> list[Record]:
                         "peak_bytes": peak,
                         "parameter_bytes": param_bytes,
                         "forward_backward_peak_bytes": reference,
+                        "resident_peak_mib": resident,
                         "params": big_layout.size,
                         "batch": big_batch,
                         "dense_jacobian_bytes": big_batch
