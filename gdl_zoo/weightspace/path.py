@@ -237,105 +237,61 @@ def traverse(
             check_positive_int(value, name)
     generator = torch.Generator().manual_seed(seed)
     with _eval_mode(model):
-        return _traverse(
-            model,
-            data,
-            objective,
-            steps,
-            layout,
-            generator,
-            epsilon,
-            beta,
-            method,
-            metric,
-            forward_mode,
-            batch_size,
-            krylov_dim,
-            penalty_weight,
-            reanchor_every,
-            batch_norm_every,
-            checkpoint_every,
-            evaluate,
-            evaluate_every,
-        )
-
-
-def _traverse(
-    model,
-    data,
-    objective,
-    steps,
-    layout,
-    generator,
-    epsilon,
-    beta,
-    method,
-    metric,
-    forward_mode,
-    batch_size,
-    krylov_dim,
-    penalty_weight,
-    reanchor_every,
-    batch_norm_every,
-    checkpoint_every,
-    evaluate,
-    evaluate_every,
-) -> Path:
-    """The loop of :func:`traverse`, with ``model`` in eval mode and arguments checked."""
-    probe = data[:batch_size]
-    with torch.no_grad():
-        reference = model(probe)
-    path = Path(layout, layout.parameters_of(model).cpu())
-    anchor = (layout.parameters_of(model), _buffers(model))
-    if reanchor_every is None:
-        reanchor_every = 1 if method == "trust_region" else steps + 1
-    operator = None
-
-    def record(step: int) -> None:
+        probe = data[:batch_size]
         with torch.no_grad():
-            moved = model(probe)
-        path.output_distance.append(float((moved - reference).pow(2).sum(-1).mean().sqrt()))
-        due = evaluate is not None and (step % evaluate_every == 0 or step == steps)
-        path.accuracy.append(float(evaluate(model)) if due else math.nan)
-        if step in (0, steps) or (checkpoint_every and step % checkpoint_every == 0):
-            path.checkpoint_steps.append(step)
-            path.checkpoints.append(layout.parameters_of(model).cpu() - path.base_point)
-            path.checkpoint_buffers.append(_buffers(model))
+            reference = model(probe)
+        path = Path(layout, layout.parameters_of(model).cpu())
+        anchor = (layout.parameters_of(model), _buffers(model))
+        if reanchor_every is None:
+            reanchor_every = 1 if method == "trust_region" else steps + 1
+        operator = None
 
-    record(0)
-    for step in range(steps):
-        batch = data[torch.randperm(len(data), generator=generator)[:batch_size].to(data.device)]
-        loss = objective(model, step)
-        if step % reanchor_every == 0:
-            path.anchor_steps.append(step)
-            anchor = (layout.parameters_of(model), _buffers(model))
-            if method == "trust_region":
-                operator = OutputMetric(model, batch, kind=metric, forward_mode=forward_mode)
-        if method == "penalty":
+        def record(step: int) -> None:
             with torch.no_grad():
-                anchor_logits = functional_call(
-                    model, (layout.unflatten(anchor[0]), anchor[1]), (batch,)
-                )
-            penalty = bhattacharyya_distance(model(batch), anchor_logits)
-            gradient = flat_gradient(model, loss + penalty_weight * penalty, layout)
-        else:
-            gradient = flat_gradient(model, loss, layout)
-        grad_norm = float(torch.linalg.vector_norm(gradient))
-        if grad_norm == 0:  # a stationary point of the objective: stay
-            tangent_vec = torch.zeros_like(gradient)
-        elif method == "penalty":
-            tangent_vec = -epsilon * gradient / grad_norm
-        else:
-            tangent_vec = fip_step(
-                operator, gradient, epsilon, beta=beta, max_iter=krylov_dim
-            ).tangent_vec
-        path.objective.append(float(loss.detach()))
-        layout.load_into(model, layout.parameters_of(model) + tangent_vec)
-        if (step + 1) % batch_norm_every == 0:
-            recompute_batch_norm(model, data, batch_size)
-        record(step + 1)
-    path.objective.append(float(objective(model, steps).detach()))
-    return path
+                moved = model(probe)
+            path.output_distance.append(float((moved - reference).pow(2).sum(-1).mean().sqrt()))
+            due = evaluate is not None and (step % evaluate_every == 0 or step == steps)
+            path.accuracy.append(float(evaluate(model)) if due else math.nan)
+            if step in (0, steps) or (checkpoint_every and step % checkpoint_every == 0):
+                path.checkpoint_steps.append(step)
+                path.checkpoints.append(layout.parameters_of(model).cpu() - path.base_point)
+                path.checkpoint_buffers.append(_buffers(model))
+
+        record(0)
+        for step in range(steps):
+            order = torch.randperm(len(data), generator=generator)[:batch_size]
+            batch = data[order.to(data.device)]
+            loss = objective(model, step)
+            if step % reanchor_every == 0:
+                path.anchor_steps.append(step)
+                anchor = (layout.parameters_of(model), _buffers(model))
+                if method == "trust_region":
+                    operator = OutputMetric(model, batch, kind=metric, forward_mode=forward_mode)
+            if method == "penalty":
+                with torch.no_grad():
+                    anchor_logits = functional_call(
+                        model, (layout.unflatten(anchor[0]), anchor[1]), (batch,)
+                    )
+                penalty = bhattacharyya_distance(model(batch), anchor_logits)
+                gradient = flat_gradient(model, loss + penalty_weight * penalty, layout)
+            else:
+                gradient = flat_gradient(model, loss, layout)
+            grad_norm = float(torch.linalg.vector_norm(gradient))
+            if grad_norm == 0:  # a stationary point of the objective: stay
+                tangent_vec = torch.zeros_like(gradient)
+            elif method == "penalty":
+                tangent_vec = -epsilon * gradient / grad_norm
+            else:
+                tangent_vec = fip_step(
+                    operator, gradient, epsilon, beta=beta, max_iter=krylov_dim
+                ).tangent_vec
+            path.objective.append(float(loss.detach()))
+            layout.load_into(model, layout.parameters_of(model) + tangent_vec)
+            if (step + 1) % batch_norm_every == 0:
+                recompute_batch_norm(model, data, batch_size)
+            record(step + 1)
+        path.objective.append(float(objective(model, steps).detach()))
+        return path
 
 
 def _buffers(model: nn.Module) -> dict[str, torch.Tensor]:
