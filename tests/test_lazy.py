@@ -30,6 +30,7 @@ def test_unknown_name_names_the_package():
         ("gdl_zoo.groups", "P4CNN", "gdl_zoo.groups.gcnn"),
         ("gdl_zoo.graphs", "GCN", "gdl_zoo.graphs.gcn"),
         ("gdl_zoo.meshes", "TriangleMesh", "gdl_zoo.meshes.mesh"),
+        ("gdl_zoo.weightspace", "traverse", "gdl_zoo.weightspace.path"),
     ],
 )
 def test_subpackages_import_a_module_only_on_access(package, name, module):

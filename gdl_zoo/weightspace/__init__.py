@@ -7,7 +7,7 @@ stays cheap.
 
 from __future__ import annotations
 
-import importlib
+from gdl_zoo._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "ParameterLayout": "metric",
@@ -46,12 +46,4 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str):
-    """Import ``name`` from its module on first access."""
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'gdl_zoo.weightspace' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"gdl_zoo.weightspace.{_EXPORTS[name]}"), name)
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
