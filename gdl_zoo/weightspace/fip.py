@@ -212,6 +212,9 @@ def fip_step(
     tridiagonal = krylov.tridiagonal()
     coefficients, mu = trust_region_coefficients(tridiagonal, 0.5 * beta * grad_norm, epsilon)
     tangent_vec = coefficients.to(krylov.basis.dtype) @ krylov.basis
+    # a float32 Krylov basis is orthonormal to ~1e-6 only: put the step back on the sphere
+    length = float(torch.linalg.vector_norm(tangent_vec, dtype=torch.float64))
+    tangent_vec = tangent_vec * (epsilon / length)
     metric_length = float(coefficients @ tridiagonal @ coefficients)
     return FIPStep(
         tangent_vec,

@@ -15,6 +15,7 @@ from gdl_zoo.weightspace.fip import (
     trust_region_coefficients,
 )
 from gdl_zoo.weightspace.metric import OutputMetric
+from gdl_zoo.weightspace.models import mlp
 from gdl_zoo.weightspace.permutations import HiddenUnitPermutation
 
 
@@ -42,6 +43,19 @@ def test_fip_step_matches_the_dense_trust_region_solution(tiny, beta):
     assert step.mu == pytest.approx(mu, rel=1e-6)
     assert step.metric_length == pytest.approx(float(expected @ dense @ expected), rel=1e-8)
     assert step.linear_decrease == pytest.approx(-float(expected @ grad), rel=1e-8)
+
+
+def test_float32_step_has_norm_epsilon_on_a_larger_network():
+    """A float32 Krylov basis drifts from orthonormal (1.2e-6 off here); the step is put
+    back on ‖δ‖ = ε."""
+    torch.manual_seed(0)
+    model = mlp((784, 300, 100, 10))
+    x = torch.randn(256, 784, generator=torch.Generator().manual_seed(1))
+    metric = OutputMetric(model, x)
+    grad = torch.randn(metric.layout.size, generator=torch.Generator().manual_seed(2))
+    step = fip_step(metric, grad, 0.3, beta=0.1, max_iter=20)
+    assert step.tangent_vec.dtype == torch.float32
+    assert float(step.tangent_vec.double().norm()) == pytest.approx(0.3, rel=3e-7)
 
 
 def test_fip_step_keeps_the_function_better_than_a_gradient_step(tiny):
