@@ -132,7 +132,7 @@ def test_the_runner_catches_a_wrong_output(tmp_path):
 
 
 def test_tutorials_have_code_and_figures():
-    for domain in ("grids", "groups", "graphs", "meshes", "gauges"):
+    for domain in ("grids", "groups", "graphs", "meshes", "gauges", "weightspace"):
         page = f"tutorials/{domain}.md"
         text = (DOCS / page).read_text(encoding="utf-8")
         assert sum(b.lang == "pycon" for b in code_blocks(text)) >= 3, page
