@@ -1,4 +1,4 @@
-"""Every public name of gdl_zoo has a docstring (the API reference is built from them).
+"""Every public name of gdl_zoo has a docstring, and every public layer a Shapes: section.
 
 The public names are each module's ``__all__``: the top-level modules, every
 subpackage and every module inside one, so a domain that starts exporting names
@@ -144,6 +144,57 @@ def _undocumented(module_name: str) -> list[str]:
 def test_public_names_have_docstrings(module_name):
     missing = [m for m in _undocumented(module_name) if m.split(" ")[0] not in KNOWN_UNDOCUMENTED]
     assert not missing, "public names without a docstring:\n  " + "\n  ".join(missing)
+
+
+def _modules_without_shapes(module_name: str) -> list[str]:
+    """Public ``nn.Module`` classes defined in ``module_name`` with no ``Shapes:`` section."""
+    from torch import nn
+
+    module = importlib.import_module(module_name)
+    missing = []
+    for name in getattr(module, "__all__", ()):
+        obj = getattr(module, name)
+        if not (inspect.isclass(obj) and issubclass(obj, nn.Module)):
+            continue
+        if obj.__module__ != module_name:
+            continue  # checked where it is defined
+        docs = (obj.__doc__ or "") + (inspect.getdoc(obj.forward) or "")
+        if "Shapes:" not in docs:
+            missing.append(f"{module_name}.{name}")
+    return missing
+
+
+@pytest.mark.parametrize("module_name", MODULES)
+def test_public_layers_state_their_shapes(module_name):
+    missing = _modules_without_shapes(module_name)
+    assert not missing, "layers without a Shapes: section:\n  " + "\n  ".join(missing)
+
+
+SHAPELESS = '''"""A package."""
+from torch import nn
+
+__all__ = ["Good", "Bad"]
+
+
+class Good(nn.Module):
+    """A layer.
+
+    Shapes:
+        x: (N, C).
+    """
+
+
+class Bad(nn.Module):
+    """A layer."""
+'''
+
+
+def test_the_shapes_check_catches_a_layer_without_shapes(tmp_path, monkeypatch):
+    package = tmp_path / "shapeless_pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text(SHAPELESS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert _modules_without_shapes("shapeless_pkg") == ["shapeless_pkg.Bad"]
 
 
 def test_known_gaps_are_still_gaps():
