@@ -241,7 +241,8 @@ def train_bezier(
     minibatch per step, both drawn from a generator seeded with ``seed``.
 
     Args:
-        model: the architecture (its parameters are not changed).
+        model: the architecture, evaluated in its current mode (its parameters
+            and buffers are not changed).
         start, end: ``θ_A``, ``θ_B`` (P,).
         inputs, targets: the training data ``(N, …)``, ``(N,)``.
         steps: Adam steps.
@@ -259,7 +260,8 @@ def train_bezier(
     curve = QuadraticBezier(start.detach(), end.detach(), control)
     optimiser = torch.optim.Adam([control], lr=lr)
     generator = torch.Generator().manual_seed(seed)
-    buffers = dict(model.named_buffers())
+    # copies: in train mode batch norm updates its running statistics in place
+    buffers = {n: b.detach().clone() for n, b in model.named_buffers()}
     for _ in range(steps):
         t = float(torch.rand((), generator=generator))
         index = torch.randperm(len(targets), generator=generator)[:batch_size].to(inputs.device)

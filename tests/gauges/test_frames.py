@@ -111,6 +111,25 @@ def test_transport_back_and_forth_is_the_identity():
     assert wrap_angle(gauge.transport + gauge.transport[rings.spoke_twin]).abs().max() < 1e-13
 
 
+def test_transport_carries_a_parallel_field_of_a_flat_mesh_to_itself():
+    # g_{q→p} takes q's frame to p's: a constant planar field, written in every vertex frame,
+    # is reproduced by ρ(g_{q→p}) f_q = f_p (the reverse convention g_{p→q} would fail)
+    positions, mesh = grid(4, 5)
+    gen = torch.Generator().manual_seed(0)
+    positions[:, :2] += 0.05 * torch.rand(len(positions), 2, generator=gen, dtype=torch.float64)
+    gauge = mesh_gauge(mesh, edge_lengths(mesh, positions))
+    source, target = gauge.edge_index
+    step = positions[source] - positions[target]
+    frame_of_spoke = torch.atan2(step[:, 1], step[:, 0]) - gauge.log_angle
+    frame = torch.zeros(mesh.num_vertices, dtype=torch.float64).index_put((target,), frame_of_spoke)
+    assert wrap_angle(frame_of_spoke - frame[target]).abs().max() < 1e-12
+    field = torch.stack([torch.cos(0.7 - frame), torch.sin(0.7 - frame)], -1)
+    transported = SO2Irreps((0, 1)).rotate(field[source], gauge.transport)
+    assert (transported - field[target]).abs().max() < 1e-12
+    backwards = SO2Irreps((0, 1)).rotate(field[source], -gauge.transport)
+    assert (backwards - field[target]).abs().max() > 1e-2
+
+
 @pytest.mark.parametrize("k, apex, seed", [(5, 0.3, 0), (7, 0.7, 1), (9, 1.5, 2), (6, 0.0, 3)])
 def test_holonomy_around_a_one_ring_is_the_angle_defect(k, apex, seed):
     """The link of the cone vertex is on the boundary: holonomy = K exactly (mod 2π)."""

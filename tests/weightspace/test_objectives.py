@@ -102,3 +102,17 @@ def test_bezier_curve_endpoints_training_and_barriers():
     assert loss_barrier([1.0, 3.0, 2.0]) == 1.0 and loss_barrier([2.0, 1.0, 1.5]) == 0.0
     with pytest.raises(ValueError, match="at least 2"):
         loss_barrier([1.0])
+
+
+def test_bezier_training_leaves_the_models_batch_norm_statistics_alone():
+    torch.manual_seed(0)
+    model = mlp((4, 8, 3), batch_norm=True).double().train()
+    layout = ParameterLayout.of(model)
+    x = torch.randn(64, 4, dtype=torch.float64)
+    y = torch.randint(0, 3, (64,))
+    a = layout.parameters_of(model)
+    before = {n: b.clone() for n, b in model.named_buffers()}
+    train_bezier(model, a, a + 0.1 * torch.randn_like(a), x, y, steps=3, batch_size=32)
+    after = dict(model.named_buffers())
+    assert all(torch.equal(before[n], after[n]) for n in before)
+    assert model.training
