@@ -99,7 +99,10 @@ def recompute_batch_norm(model: nn.Module, data: torch.Tensor, batch_size: int =
     """Reset batch-norm running statistics and re-estimate them on ``data``.
 
     Ioffe & Szegedy (2015); the cumulative average over the batches of ``data``
-    (``momentum=None``), as after a weight change the old statistics are stale::
+    (``momentum=None``), as after a weight change the old statistics are stale.
+    Only the batch-norm layers run in train mode (dropout stays off, so the
+    statistics are those of the network in eval mode); every module's own mode
+    is restored after::
 
         μ = mean over batches of the batch means,  σ² likewise
 
@@ -117,19 +120,21 @@ def recompute_batch_norm(model: nn.Module, data: torch.Tensor, batch_size: int =
     check_inputs_device(model, data, "data")
     batch_size = check_positive_int(batch_size, "batch_size")
     momenta = [m.momentum for m in norms]
-    was_training = model.training
+    modes = [(m, m.training) for m in model.modules()]
     try:
+        model.eval()  # dropout off: the statistics of the network as it is evaluated
         for m in norms:
             m.reset_running_stats()
             m.momentum = None
-        model.train()
+            m.train()
         with torch.no_grad():
             for chunk in data.split(batch_size):
                 model(chunk)
     finally:
         for m, momentum in zip(norms, momenta):
             m.momentum = momentum
-        model.train(was_training)
+        for m, training in modes:
+            m.training = training
     return True
 
 

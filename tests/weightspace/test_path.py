@@ -174,3 +174,20 @@ def test_bad_inputs_raise_clear_errors():
         traverse(model, data, objective, 2, forward_mode="finite_differences")
     with pytest.raises(ValueError, match="reanchor_every"):
         traverse(model, data, objective, 2, reanchor_every=0)
+
+
+def test_batch_norm_statistics_are_those_of_the_eval_mode_network():
+    # dropout stays off while the statistics are measured, and every module keeps its own mode
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Linear(4, 16), nn.Dropout(0.5), nn.BatchNorm1d(16), nn.Tanh(), nn.Linear(16, 3)
+    ).double()
+    data = torch.randn(64, 4, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    model.eval()
+    model[4].train()
+    assert recompute_batch_norm(model, data, batch_size=64)
+    with torch.no_grad():
+        hidden = model[0](data)
+    assert torch.allclose(model[2].running_mean, hidden.mean(0), atol=1e-12)
+    assert torch.allclose(model[2].running_var, hidden.var(0), atol=1e-12)
+    assert [m.training for m in model] == [False, False, False, False, True]
