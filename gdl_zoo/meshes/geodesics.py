@@ -72,9 +72,12 @@ class HeatGeodesics:
         zeros = lengths.new_zeros(mesh.num_edges)
         mass_values = self.pattern.symmetric_values(self.mass, zeros)
         self._heat = Factorization(self.pattern, mass_values + t * lap)
-        # L is singular (constants); a tiny mass shift fixes the constant without bias elsewhere
+        # L is singular (constants); a tiny mass shift fixes the constant without bias elsewhere.
+        # It is added in float64: float32 rounds it away, and SuperLU then solves a singular L
+        # (distances wrong by O(1), silently); the solve returns in the dtype of the rhs.
         shift = 1e-10 * float(lap.detach().abs().max()) / float(self.mass.detach().max())
-        self._poisson = Factorization(self.pattern, lap + shift * mass_values)
+        wide = torch.float64
+        self._poisson = Factorization(self.pattern, lap.to(wide) + shift * mass_values.to(wide))
 
     def __call__(self, sources: torch.Tensor) -> torch.Tensor:
         """Distances from each source to every vertex.

@@ -53,8 +53,8 @@ def intrinsic_distance_matrix(ops: MeshOperators) -> torch.Tensor:
     """
     n = ops.num_vertices
     sources = torch.arange(n, device=ops.lengths.device)
-    # in float64: the heat method's Poisson step regularises L by a 1e-10 relative mass
-    # shift, which float32 rounds away (SuperLU then finds L exactly singular)
+    # in float64 throughout (HeatGeodesics builds its regularised Poisson operator in float64
+    # for any dtype; the gradient, the normalisation and the rhs gain from it too)
     lengths = ops.lengths.to(torch.float64)
     d = HeatGeodesics(ops.mesh, lengths, pattern=ops.pattern)(sources)
     return (0.5 * (d + d.T)).to(ops.lengths.dtype)
