@@ -77,7 +77,7 @@ def load_tu_dataset(
     Raises:
         FileNotFoundError: no data root or a missing required file.
         ValueError: inconsistent files (an edge between two graphs, unsorted indicator,
-            length mismatches).
+            a graph id without nodes, length mismatches).
     """
     folder = data_root(data_dir, "tudataset/NAME/raw/") / "tudataset" / name / "raw"
     prefix = folder / name
@@ -96,6 +96,8 @@ def load_tu_dataset(
             raise ValueError(f"node labels: expected {n} rows, got {node_labels.shape[0]}")
         parts.append(_one_hot(node_labels))
     if use_node_attributes and attributes is not None:
+        if attributes.shape[0] != n:
+            raise ValueError(f"node attributes: expected {n} rows, got {attributes.shape[0]}")
         parts.append(torch.from_numpy(attributes).float())
     x = torch.cat(parts, 1) if parts else torch.ones(n, 1)
     edge_attr = None
@@ -105,8 +107,19 @@ def load_tu_dataset(
                 f"edge labels: expected {edges.shape[0]} rows, got {edge_labels.shape[0]}"
             )
         edge_attr = _one_hot(edge_labels)
-    classes, y = np.unique(graph_labels, return_inverse=True)
     counts = np.bincount(indicator)
+    if np.any(counts == 0):
+        empty = int(np.flatnonzero(counts == 0)[0]) + 1
+        raise ValueError(
+            f"{prefix}_graph_indicator.txt: expected every graph id 1 … {len(counts)} to have "
+            f"nodes, got no nodes in graph {empty}"
+        )
+    if graph_labels.shape[0] != len(counts):
+        raise ValueError(
+            f"graph labels: expected {len(counts)} rows (one per graph), "
+            f"got {graph_labels.shape[0]}"
+        )
+    classes, y = np.unique(graph_labels, return_inverse=True)
     starts = np.concatenate([[0], np.cumsum(counts)])
     edge_graph = indicator[edges[:, 0]]
     if np.any(edge_graph != indicator[edges[:, 1]]):

@@ -45,3 +45,21 @@ def test_errors_name_the_problem(tmp_path, monkeypatch):
     monkeypatch.delenv("GDL_ZOO_DATA", raising=False)
     with pytest.raises(FileNotFoundError, match="GDL_ZOO_DATA"):
         load_planetoid("cora")
+
+
+@needs_data
+@pytest.mark.parametrize("name", ["cora", "citeseer"])
+def test_agrees_with_pyg_reader(name):
+    """Features, labels, edges and the public split as PyG's ``read_planetoid_data`` reads them.
+
+    On CiteSeer this checks the placement of the test rows (``test.index`` is not sorted) and
+    the zero rows of the 15 isolated nodes without features.
+    """
+    from torch_geometric.io import read_planetoid_data
+
+    ref = read_planetoid_data(str(Path(ROOT) / "planetoid"), name)
+    g = load_planetoid(name, ROOT)
+    assert torch.equal(g.x, ref.x) and torch.equal(g.y, ref.y)
+    for mask in ("train_mask", "val_mask", "test_mask"):
+        assert torch.equal(getattr(g, mask), getattr(ref, mask))
+    assert torch.equal(g.edge_index.unique(dim=1), ref.edge_index.unique(dim=1))

@@ -61,3 +61,45 @@ def test_inconsistent_files_are_rejected(tmp_path):
         load_tu_dataset("BAD", tmp_path)
     with pytest.raises(FileNotFoundError, match="MISSING_A.txt"):
         load_tu_dataset("MISSING", tmp_path)
+
+
+@pytest.mark.parametrize("name", ["MUTAG", "PROTEINS", "ENZYMES"])
+def test_agrees_with_pyg_reader(name):
+    """Features, labels and each graph's edge multiset as PyG's ``read_tu_data`` reads them.
+
+    PyG puts node attributes before the one-hot node labels; ours puts them after.
+    """
+    raw = Path(ROOT or "") / "tudataset" / name / "raw"
+    if not ROOT or not raw.is_dir():
+        pytest.skip(f"{name} not found under $GDL_ZOO_DATA")
+    import torch
+    from torch_geometric.io import read_tu_data
+
+    data, slices = read_tu_data(str(raw), name)[:2]
+    d = load_tu_dataset(name, ROOT, use_node_attributes=True)
+    x = torch.cat([g.x for g in d.graphs])
+    assert x.shape == data.x.shape
+    one_hot = load_tu_dataset(name, ROOT).num_features
+    assert torch.equal(torch.cat([x[:, one_hot:], x[:, :one_hot]], 1), data.x)
+    assert torch.equal(d.labels, data.y)
+    starts = slices["edge_index"]
+    for b, g in enumerate(d.graphs):
+        theirs = data.edge_index[:, starts[b] : starts[b + 1]]
+        ours = g.edge_index.t().tolist()
+        assert sorted(map(tuple, theirs.t().tolist())) == sorted(map(tuple, ours))
+    if getattr(data, "edge_attr", None) is not None:
+        ours = torch.cat([g.edge_attr for g in d.graphs])
+        assert torch.equal(ours.sum(0), data.edge_attr.sum(0))
+
+
+def test_graph_labels_attributes_and_empty_graphs_are_checked(tmp_path):
+    base = {"A": "1, 2\n2, 1\n", "graph_indicator": "1\n1\n2\n", "graph_labels": "0\n1\n"}
+    _write(tmp_path, "LABELS", {**base, "graph_labels": "0\n1\n1\n"})
+    with pytest.raises(ValueError, match="graph labels: expected 2 rows"):
+        load_tu_dataset("LABELS", tmp_path)
+    _write(tmp_path, "ATTRS", {**base, "node_attributes": "0.5\n1.5\n"})
+    with pytest.raises(ValueError, match="node attributes: expected 3 rows"):
+        load_tu_dataset("ATTRS", tmp_path, use_node_attributes=True)
+    _write(tmp_path, "GAP", {**base, "graph_indicator": "1\n1\n3\n", "graph_labels": "0\n1\n0\n"})
+    with pytest.raises(ValueError, match="no nodes in graph 2"):
+        load_tu_dataset("GAP", tmp_path)
