@@ -317,7 +317,8 @@ def fit_metric(
     Raises:
         TypeError: ``metric`` is not an :class:`EdgeLengthMetric`.
         ValueError: bad arguments, an invalid metric reached by a step
-            (violated triangle inequalities, named by face), or a non-finite loss.
+            (violated triangle inequalities, named by face), a non-finite loss, or a
+            non-finite gradient (raised before the update, the metric left as it was).
     """
     if not isinstance(metric, EdgeLengthMetric):
         raise TypeError(f"metric: expected an EdgeLengthMetric, got {type(metric).__name__}")
@@ -344,7 +345,8 @@ def fit_metric(
         raise ValueError(f"barrier_weight: expected a finite number >= 0, got {barrier_weight!r}")
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps: expected a positive integer, got {steps!r}")
-    optimizer = torch.optim.Adam([p for p in metric.parameters() if p.requires_grad], lr=lr)
+    params = [p for p in metric.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(params, lr=lr)
     history = []
     for step in range(steps):
         optimizer.zero_grad()
@@ -359,6 +361,12 @@ def fit_metric(
                 f"complexity {geom.item()}, barrier {barrier.item()})"
             )
         total.backward()
+        if not all(bool(torch.isfinite(p.grad).all()) for p in params if p.grad is not None):
+            # Adam would write the NaN into the metric (and a last step would return it)
+            raise ValueError(
+                f"step {step}: the gradient is not finite (loss {total.item()}); the metric "
+                "is left as it was before this step"
+            )
         optimizer.step()
         history.append(
             {

@@ -227,3 +227,17 @@ def test_fit_metric_rejects_bad_arguments():
         ML.fit_metric(metric, zero, steps=0)
     with pytest.raises(ValueError, match="not finite"):
         ML.fit_metric(metric, lambda ell: ell.sum() * float("nan"), steps=1)
+
+
+def test_fit_metric_refuses_a_nan_gradient_and_leaves_the_metric_untouched():
+    """A finite loss with a NaN gradient (√ at 0) must not write NaN into the metric."""
+    x, mesh = icosphere(0)
+    metric = EdgeLengthMetric.from_positions(mesh, x)
+    before = metric().detach().clone()
+
+    def nan_gradient(ell):
+        return (ell[0] - ell[0]).sqrt() + (ell - 1).pow(2).mean()
+
+    with pytest.raises(ValueError, match=r"step 0: the gradient is not finite"):
+        ML.fit_metric(metric, nan_gradient, steps=1)
+    assert torch.equal(metric().detach(), before)
