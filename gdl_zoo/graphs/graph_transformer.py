@@ -45,6 +45,28 @@ from gdl_zoo.graphs.validation import check_graph
 __all__ = ["GraphAttention", "GraphTransformerLayer", "GraphTransformer"]
 
 
+def _check_laplacian(laplacian, num_nodes: int, k: int):
+    """Require the ``(vectors, values, valid)`` triple of ``(N, k)`` tensors, ``valid`` bool."""
+    if not isinstance(laplacian, (tuple, list)) or len(laplacian) != 3:
+        got = type(laplacian).__name__
+        if isinstance(laplacian, (tuple, list)):
+            got += f" of length {len(laplacian)}"
+        raise ValueError(f"laplacian: expected (vectors, values, valid), got {got}")
+    for name, part in zip(("vectors", "values", "valid"), laplacian):
+        if not isinstance(part, torch.Tensor):
+            raise TypeError(
+                f"laplacian: expected {name} as a torch.Tensor, got {type(part).__name__}"
+            )
+        if part.shape != (num_nodes, k):
+            raise ValueError(
+                f"laplacian: expected {name} of shape (N, k) = ({num_nodes}, {k}), "
+                f"got {tuple(part.shape)}"
+            )
+    if laplacian[2].dtype != torch.bool:
+        raise TypeError(f"laplacian: expected valid of dtype torch.bool, got {laplacian[2].dtype}")
+    return laplacian
+
+
 class GraphAttention(nn.Module):
     """Multi-head self-attention within each graph, with a per-head bias on edges.
 
@@ -191,7 +213,7 @@ class GraphTransformer(GraphModel):
         if self.laplacian_embed is not None:
             if laplacian is None:
                 laplacian = laplacian_eigenvectors(edge_index, n, self.laplacian_k, batch)
-            vectors, values, valid = laplacian
+            vectors, values, valid = _check_laplacian(laplacian, n, self.laplacian_k)
             h = h + self.laplacian_embed(vectors.to(x.dtype), values.to(x.dtype), valid)
         for layer in self.layers:
             h = layer(h, blocks)

@@ -98,3 +98,21 @@ def test_attention_stays_within_each_graph(task):
     first, other = (slice(0, 7), slice(7, 12)) if task == "node" else (slice(0, 1), slice(1, 2))
     assert torch.allclose(changed[first], out[first], atol=1e-13, rtol=0)
     assert not torch.allclose(changed[other], out[other], atol=1e-3)
+
+
+def test_precomputed_laplacian_encodings_are_checked():
+    x, edge_index, batch = _generic_graphs()
+    vectors, values, valid = laplacian_eigenvectors(edge_index, 12, 3, batch)
+    model = GraphTransformer(4, 8, 3, heads=2, rw_steps=0, laplacian_k=3, task="node").double()
+    with pytest.raises(ValueError, match=r"laplacian: expected \(vectors, values, valid\)"):
+        model(x, edge_index, batch, laplacian=(vectors, values))
+    with pytest.raises(
+        ValueError, match=r"laplacian: expected vectors of shape \(N, k\) = \(12, 3\)"
+    ):
+        model(x, edge_index, batch, laplacian=(vectors[:, :2], values[:, :2], valid[:, :2]))
+    with pytest.raises(
+        ValueError, match=r"expected valid of shape \(N, k\) = \(12, 3\), got \(7, 3\)"
+    ):
+        model(x, edge_index, batch, laplacian=(vectors, values, valid[:7]))
+    with pytest.raises(TypeError, match="laplacian: expected valid of dtype torch.bool"):
+        model(x, edge_index, batch, laplacian=(vectors, values, valid.double()))
