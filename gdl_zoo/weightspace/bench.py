@@ -450,7 +450,12 @@ def sparsification_accuracy(context: BenchContext) -> list[Record]:
 def _fisher_diagonal(
     model: nn.Module, x: torch.Tensor, samples: int, seed: int
 ) -> list[torch.Tensor]:
-    """Empirical diagonal Fisher ``E[(∂ log p(y|x)/∂θ)²]`` over ``samples`` images, y ~ p(·|x)."""
+    """Diagonal Fisher ``E_x E_{y~p(·|x)}[(∂ log p(y|x)/∂θ)²]``, one sampled y per image.
+
+    The Monte Carlo estimate of EWC (Kirkpatrick et al. 2017) over ``samples``
+    images: labels drawn from the model, not the data (that would be the
+    empirical Fisher).
+    """
     generator = torch.Generator().manual_seed(seed)
     index = torch.randperm(len(x), generator=generator)[:samples].to(x.device)
     fisher = [torch.zeros_like(p) for p in model.parameters()]

@@ -65,6 +65,35 @@ def test_kernel_satisfies_the_constraint_and_spans_the_paper_basis():
     assert (basis @ fit - entries).abs().max() < 1e-12
 
 
+@pytest.mark.parametrize(
+    "n, m, count", [(0, 0, 1), (0, 2, 2), (2, 0, 2), (1, 2, 4), (2, 1, 4), (1, 1, 4), (2, 2, 4)]
+)
+def test_kernel_basis_is_complete(n, m, count):
+    """The ρ_n → ρ_m kernels span the paper's basis: cos and sin of (m−n)θ and (m+n)θ."""
+    irreps_in = SO2Irreps((1,) + (0,) * (n - 1) + (1,)) if n else SO2Irreps((1,))
+    irreps_out = SO2Irreps((1,) + (0,) * (m - 1) + (1,)) if m else SO2Irreps((1,))
+    conv = GEMConv(irreps_in, irreps_out).double()
+    rows = slice(1, 3) if m else slice(0, 1)
+    cols = slice(1, 3) if n else slice(0, 1)
+    thetas = torch.linspace(0, 2 * math.pi, 24, dtype=torch.float64)[:-1]
+    kernels = []
+    for k in range(count):
+        with torch.no_grad():
+            conv.neighbour_weight.zero_()
+            i, j = divmod(k, cols.stop - cols.start)
+            conv.neighbour_weight[rows.start + i, cols.start + j] = 1.0
+        kernels.append(torch.stack([neighbour_kernel(conv, t)[rows, cols] for t in thetas]))
+    span = torch.stack([k.flatten() for k in kernels])
+    assert torch.linalg.matrix_rank(span) == count  # no basis element missing
+    frequencies = {abs(m - n), m + n}
+    harmonics = [torch.ones_like(thetas)] if 0 in frequencies else []
+    harmonics += [f(j * thetas) for j in sorted(frequencies - {0}) for f in (torch.cos, torch.sin)]
+    basis = torch.stack(harmonics, -1)
+    entries = torch.stack(kernels, -1).flatten(1)  # (angles, entries × count)
+    fit = torch.linalg.lstsq(basis, entries).solution
+    assert (basis @ fit - entries).abs().max() < 1e-12  # and nothing outside it
+
+
 def test_a_bias_on_rho_1_breaks_equivariance():
     """Negative control: why the bias lives on the ρ_0 outputs only."""
     conv = _conv(torch.float64)
