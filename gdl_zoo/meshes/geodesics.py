@@ -95,13 +95,14 @@ class HeatGeodesics:
             raise ValueError(f"sources: expected (S,) vertex indices in [0, {n}), got {sources}")
         s = len(sources)
         delta = self.lengths.new_zeros(n, s)
-        delta[sources, torch.arange(s)] = 1.0
+        sources, cols = sources.to(delta.device), torch.arange(s, device=delta.device)
+        delta[sources, cols] = 1.0
         u = self._heat.solve(delta)  # (N, S)
         grad = face_gradient(self.mesh, self.lengths, u)  # (F, S, 2)
         norm = grad.pow(2).sum(-1, keepdim=True).add(torch.finfo(grad.dtype).tiny).sqrt()
         field = -grad / norm
         phi = self._poisson.solve(-divergence(self.mesh, self.lengths, field))  # (N, S)
-        phi = phi - phi[sources, torch.arange(s)]
+        phi = phi - phi[sources, cols]
         return phi.T
 
 

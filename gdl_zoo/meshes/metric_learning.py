@@ -219,7 +219,7 @@ def heat_kernel_term(
         values = pattern.symmetric_values(mass, mass.new_zeros(mesh.num_edges))
         values = values + t * cotan_laplacian(mesh, lengths, pattern)
         delta = lengths.new_zeros(mesh.num_vertices, len(sources))
-        delta[sources, torch.arange(len(sources))] = 1.0
+        delta[sources.to(delta.device), torch.arange(len(sources), device=delta.device)] = 1.0
         # (M + tL) is symmetric, so row i of (M + tL)⁻¹ M is M (M + tL)⁻¹ δ_i
         k = Factorization(pattern, values).solve(delta) * mass.unsqueeze(1)
         return (k[pairs[:, 1], row] - targets.to(k)).pow(2).mean()

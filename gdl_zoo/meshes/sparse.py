@@ -164,6 +164,13 @@ class Factorization:
     def solve(self, rhs: torch.Tensor) -> torch.Tensor:
         """``A⁻¹ rhs``, differentiable with respect to ``rhs`` and to the values of ``A``.
 
+        The LU factors live on the CPU (SuperLU): a CUDA ``rhs`` is copied there and
+        the solution comes back on the device of ``rhs`` (one transfer each way).
+
+        Raises:
+            ValueError: ``rhs`` of the wrong shape or on another device than the values.
+            TypeError: ``rhs`` not floating point.
+
         Shapes:
             rhs: (N, *); returns (N, *) in the dtype and device of ``rhs``.
         """
@@ -173,6 +180,11 @@ class Factorization:
             )
         if not rhs.is_floating_point():
             raise TypeError(f"rhs: expected a floating-point tensor, got {rhs.dtype}")
+        if rhs.device != self.values.device:
+            raise ValueError(
+                f"rhs: expected a tensor on the device of the operator's values "
+                f"({self.values.device}), got one on {rhs.device}"
+            )
         return _FactorizedSolve.apply(self.values, rhs, self)
 
 
@@ -200,8 +212,8 @@ class _FactorizedSolve(torch.autograd.Function):
         grad_values = None
         if ctx.needs_input_grad[0]:
             p = ctx.fac.pattern
-            lam_rows = lam[p.rows].reshape(p.nnz, -1)
-            x_cols = x[p.cols].reshape(p.nnz, -1)
+            lam_rows = lam[p.rows.to(lam.device)].reshape(p.nnz, -1)
+            x_cols = x[p.cols.to(x.device)].reshape(p.nnz, -1)
             grad_values = -(lam_rows * x_cols).sum(1).to(ctx.fac.values.dtype)
         return grad_values, lam if ctx.needs_input_grad[1] else None, None
 

@@ -90,3 +90,40 @@ def test_second_derivatives_through_the_solve_are_refused_not_zero():
     with pytest.raises(RuntimeError):
         torch.autograd.grad(g.sum(), b)
     assert torch.autograd.grad(g.sum(), b, allow_unused=True) == (None,)
+
+
+@pytest.mark.parametrize("symmetric", [True, False])
+def test_gradcheck_solve_of_a_non_symmetric_operator(symmetric):
+    """At a symmetric ``A`` the adjoint ``A⁻ᵀ`` equals ``A⁻¹``: only a non-symmetric one
+    checks the transpose of the adjoint solve and where ``−λ_i x_j`` lands in the pattern."""
+    _, pattern, values = _operator()
+    generator = torch.Generator().manual_seed(3)
+    values = values + 0.2 * torch.rand(pattern.nnz, generator=generator, dtype=torch.float64)
+    dense = pattern.to_dense(values)
+    assert (dense - dense.T).abs().max() > 1e-2
+    values = values.detach().requires_grad_()
+    b = torch.randn(pattern.size, 2, dtype=torch.float64, generator=generator, requires_grad=True)
+    x = sparse_solve(pattern, values, b, symmetric=symmetric)
+    assert torch.allclose(x, torch.linalg.solve(dense, b), atol=1e-12)
+    assert torch.autograd.gradcheck(
+        lambda v, r: sparse_solve(pattern, v, r, symmetric=symmetric), (values, b)
+    )
+
+
+def test_rhs_on_another_device_than_the_values_is_refused_clearly():
+    _, pattern, values = _operator()
+    with pytest.raises(ValueError, match=r"rhs: expected .* device .* got one on meta"):
+        Factorization(pattern, values).solve(torch.zeros(pattern.size, device="meta"))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_values_and_rhs_come_back_on_cuda_with_gradients():
+    _, pattern, values = _operator()
+    values = values.cuda().requires_grad_()
+    b = torch.randn(pattern.size, 2, dtype=torch.float64, device="cuda", requires_grad=True)
+    x = sparse_solve(pattern, values, b)
+    assert x.device == b.device
+    x.square().sum().backward()
+    assert values.grad.device == values.device and b.grad.device == b.device
+    reference = torch.linalg.solve(pattern.to_dense(values.detach().cpu()), b.detach().cpu())
+    assert torch.allclose(x.detach().cpu(), reference, atol=1e-12)
