@@ -94,11 +94,11 @@ def collate_graphs(graphs: Sequence[Graph]) -> GraphBatch:
     has_edge_attr = {g.edge_attr is not None for g in graphs}
     if len(has_edge_attr) > 1:
         raise ValueError("collate_graphs: expected all graphs with edge_attr or none, got a mix")
-    sizes = torch.tensor([g.num_nodes for g in graphs])
-    offsets = torch.cumsum(sizes, 0) - sizes
     x = torch.cat([g.x for g in graphs])
-    edge_index = torch.cat([g.edge_index.long() + int(o) for g, o in zip(graphs, offsets)], 1)
-    batch = torch.repeat_interleave(torch.arange(len(graphs)), sizes)
+    sizes = torch.tensor([g.num_nodes for g in graphs], device=x.device)
+    offsets = (torch.cumsum(sizes, 0) - sizes).tolist()
+    edge_index = torch.cat([g.edge_index.long() + o for g, o in zip(graphs, offsets)], 1)
+    batch = torch.repeat_interleave(torch.arange(len(graphs), device=x.device), sizes)
     edge_attr = torch.cat([g.edge_attr for g in graphs]) if has_edge_attr == {True} else None
     labels = [g.y for g in graphs]
     y = None

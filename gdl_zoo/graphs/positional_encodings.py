@@ -55,13 +55,19 @@ __all__ = [
 ]
 
 
-def local_index(batch: torch.Tensor | None, num_nodes: int) -> tuple[torch.Tensor, torch.Tensor]:
+def local_index(
+    batch: torch.Tensor | None, num_nodes: int, device: torch.device | str | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Each node's graph and its position within that graph (``batch`` sorted).
+
+    Args:
+        batch: the sorted graph index of each node, or ``None`` (one graph).
+        num_nodes: ``N``.
+        device: where the output lives when ``batch`` is ``None`` (else ``batch``'s device).
 
     Shapes:
         batch: ``(N,)`` or ``None``; output: ``(graph (N,), position (N,))``.
     """
-    device = batch.device if batch is not None else None
     if batch is None:
         batch = torch.zeros(num_nodes, dtype=torch.long, device=device)
     batch = batch.long()
@@ -83,7 +89,7 @@ def dense_adjacency(
     """
     check_edge_index(edge_index, num_nodes)
     batch, _ = check_batch(batch, num_nodes)
-    graph, position = local_index(batch, num_nodes)
+    graph, position = local_index(batch, num_nodes, edge_index.device)
     num_graphs = int(graph[-1]) + 1
     n_max = int(torch.bincount(graph).max())
     source, target = edge_index.long()
@@ -151,7 +157,7 @@ def laplacian_eigenvectors(
     check_positive_int(k, "k")
     check_edge_index(edge_index, num_nodes)
     batch, _ = check_batch(batch, num_nodes)
-    graph, position = local_index(batch, num_nodes)
+    graph, position = local_index(batch, num_nodes, edge_index.device)
     source, target = edge_index.long()
     sizes = torch.bincount(graph)
     device = edge_index.device

@@ -27,3 +27,12 @@ def test_random_batches_have_the_corner_cases():
     touched = torch.zeros(12, dtype=torch.bool)
     touched[g.edge_index.flatten()] = True
     assert not touched[6] and not touched[11]  # the last node of each graph is isolated
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_collate_keeps_the_graphs_device():
+    """``batch`` and the offset edges live where the graphs do (they were built on the CPU)."""
+    g = random_graph_batch(1, generator=torch.Generator().manual_seed(0))
+    on_gpu = Graph(g.x.cuda(), g.edge_index.cuda())
+    batch = collate_graphs([on_gpu, on_gpu])
+    assert batch.batch.is_cuda and batch.edge_index.is_cuda

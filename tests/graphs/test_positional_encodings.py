@@ -1,5 +1,6 @@
 """Positional encodings: RWSE against matrix powers, Laplacian signs and padding."""
 
+import pytest
 import torch
 
 from gdl_zoo.graphs.graph import random_graph_batch
@@ -58,3 +59,13 @@ def test_laplacian_eigenvectors_of_a_single_node_and_an_isolated_node():
     assert torch.isfinite(vectors).all() and torch.allclose(values[1], values[3])
     # graph 1's spectrum: {0, 1 (the isolated node), 2}; the first is skipped
     assert torch.allclose(values[1], torch.tensor([1.0, 2.0], dtype=torch.float64), atol=1e-12)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_encodings_of_one_graph_without_batch_on_cuda():
+    """``batch=None`` on CUDA: the local index follows ``edge_index`` (it was built on the CPU)."""
+    edge_index = torch.tensor([[0, 1, 1, 2, 2, 3], [1, 0, 2, 1, 3, 2]]).cuda()
+    vectors, values, valid = laplacian_eigenvectors(edge_index, 4, 2)
+    cpu = laplacian_eigenvectors(edge_index.cpu(), 4, 2)
+    assert vectors.is_cuda and torch.allclose(values.cpu(), cpu[1], atol=1e-12)
+    assert dense_adjacency(edge_index, None, 4).is_cuda
