@@ -9,13 +9,14 @@
 - :func:`wl_colours`: 1-dimensional Weisfeiler–Leman colour refinement
   (Weisfeiler & Leman 1968), ``c_i ← hash(c_i, {{c_j : j ∈ N(i)}})``.
 - :func:`wl_expressivity_task`: graphs that 1-WL cannot tell apart with
-  labels that differ.  Every graph is ``d``-regular on ``n`` nodes with constant
-  features, so 1-WL gives every node of every graph the same colour, and any
-  message-passing network (at most as discriminative as 1-WL; Xu et al. 2019,
-  Morris et al. 2019) gives every graph the same output: chance accuracy.
-  The label is whether the graph has a triangle (two disjoint triangles
-  ``2·C_3`` against the hexagon ``C_6``; random 3-regular graphs), which random
-  walk return probabilities ``(P³)_ii > 0`` reveal.
+  labels that differ.  The graphs come in two families, each with both labels
+  in (nearly) equal numbers: ``2·C_3`` against the hexagon ``C_6`` (2-regular, 6 nodes)
+  and random ``d``-regular graphs on ``n`` nodes.  Features are constant, so
+  1-WL gives every node of a family the same colour, and any message-passing
+  network (at most as discriminative as 1-WL; Xu et al. 2019, Morris et al.
+  2019) gives every graph of a family the same output: chance accuracy.  The
+  label is whether the graph has a triangle, which random walk return
+  probabilities ``(P³)_ii > 0`` reveal.
 
 Edges are returned in both directions (``(2, 2m)`` for ``m`` undirected edges).
 

@@ -241,4 +241,3 @@ def _graph_speed(context: BenchContext) -> list[Record]:
             Record(flavour, "peak memory ratio (ours / PyG)", value, "ratio", None, details)
         )
     return records
-

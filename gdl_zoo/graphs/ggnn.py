@@ -34,11 +34,13 @@ __all__ = ["GatedGraphConv", "GGNN"]
 class GatedGraphConv(nn.Module):
     """``T`` gated propagation steps ``h ← GRU(Σ_{j→i} W_t h_j, h)`` (Li et al. 2016, Eqs. 1–6).
 
-    Inputs narrower than ``H`` are zero-padded to ``[x, 0]``.
+    Inputs narrower than ``H`` are zero-padded to ``[x, 0]``.  Each step has its
+    own ``W_t``, as in PyG's ``GatedGraphConv``; Li et al. unroll one recurrent
+    propagation whose edge matrix is shared by all steps (``W_t = W``).
 
     Args:
         channels: ``H``, the state width.
-        num_steps: ``T``; each step has its own ``W_t``, the GRU is shared.
+        num_steps: ``T``; each step has its own ``W_t``, the GRU is shared by all.
 
     Shapes:
         x: ``(N, C)`` with ``C ≤ H``; edge_index: ``(2, E)``; output: ``(N, H)``.

@@ -71,7 +71,7 @@ class GIN(GraphModel):
 
     ::
 
-        h^{(k+1)} = ReLU(MLP_k((1 + ε_k) h^{(k)} + A h^{(k)}))
+        h^{(k+1)} = ReLU(BN_k(MLP_k((1 + ε_k) h^{(k)} + A h^{(k)})))
         node task:  y_i = Σ_k Linear_k(h_i^{(k)})
         graph task: y_b = Σ_k Linear_k(Σ_{i ∈ G_b} h_i^{(k)})     (Xu et al., Eq. 4.2)
 

@@ -74,7 +74,9 @@ def check_batch(batch: Any, num_nodes: int) -> tuple[torch.Tensor | None, int]:
     if not isinstance(batch, torch.Tensor):
         raise TypeError(f"batch: expected a torch.Tensor or None, got {type(batch).__name__}")
     if batch.dtype not in (torch.long, torch.int32):
-        raise ValueError(f"batch: expected an integer dtype (torch.long), got {batch.dtype}")
+        raise ValueError(
+            f"batch: expected an integer dtype (torch.long or torch.int32), got {batch.dtype}"
+        )
     if batch.shape != (num_nodes,):
         raise ValueError(f"batch: expected shape (N,) = ({num_nodes},), got {tuple(batch.shape)}")
     if int(batch[0]) < 0:

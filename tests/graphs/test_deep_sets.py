@@ -37,3 +37,14 @@ def test_symmetry(task, dtype):
 def test_bad_shapes():
     with pytest.raises(ValueError, match=r"expected shape \(N, 3\)"):
         DeepSets(3, 4, 2)(torch.randn(4, 2))
+
+
+def test_an_empty_set_in_the_batch_gives_rho_of_zero():
+    """A skipped set index is the empty set: its output is ``ρ(Σ_∅ ψ) = ρ(0)``; others unchanged."""
+    model = DeepSets(3, 8, 2).double().eval()
+    x = torch.randn(3, 3, dtype=torch.float64)
+    out = model(x, torch.tensor([0, 0, 2]))
+    assert out.shape == (3, 2)
+    assert torch.allclose(out[1], model.head(torch.zeros(1, 8, dtype=torch.float64))[0])
+    alone = model(x[2:], None)
+    assert torch.allclose(out[2], alone[0], atol=1e-12)
