@@ -159,6 +159,11 @@ class OutputMetric:
 
     Shapes:
         inputs: ``(B, …)``; outputs ``f(x; θ)``: ``(B, K)``; vectors: ``(P,)``.
+
+    Raises:
+        ValueError: no trainable parameters, inputs on another device or empty,
+            an unknown ``kind``/``forward_mode``, outputs not ``(B, K)`` or not
+            finite at the base point.
     """
 
     def __init__(
@@ -195,6 +200,11 @@ class OutputMetric:
         if outputs.dim() != 2:
             raise ValueError(
                 f"the network's output: expected shape (B, K), got {tuple(outputs.shape)}"
+            )
+        if not bool(torch.isfinite(outputs).all()):
+            raise ValueError(
+                "the network's output at the base point: expected finite values, got inf or NaN "
+                "(every metric-vector product would be NaN)"
             )
         self.outputs = outputs.detach()
         self.batch_size = outputs.shape[0]

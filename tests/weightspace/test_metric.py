@@ -180,3 +180,12 @@ def test_layout_round_trip(tiny):
     layout.load_into(model, 2 * theta)
     assert torch.equal(layout.parameters_of(model), 2 * theta)
     assert torch.equal(layout.flatten(layout.unflatten(theta)), theta)
+
+
+def test_non_finite_outputs_at_the_base_point_raise_instead_of_a_silent_nan(tiny):
+    model, x = tiny
+    point = ParameterLayout.of(model).parameters_of(model)
+    with pytest.raises(ValueError, match="finite"):
+        OutputMetric(model, x, base_point=torch.full_like(point, float("inf")))
+    with pytest.raises(ValueError, match="finite"):
+        OutputMetric(model, torch.full_like(x, float("nan")), kind="fisher")
