@@ -35,6 +35,11 @@ __all__ = ["RegularNonlinearity", "NormNonlinearity"]
 NORM_EPS = 1e-12
 
 
+def _check_irreps(irreps: SO2Irreps) -> None:
+    if not isinstance(irreps, SO2Irreps):
+        raise TypeError(f"irreps: expected SO2Irreps, got {type(irreps).__name__}")
+
+
 def _check_features(features: torch.Tensor, irreps: SO2Irreps) -> None:
     if not isinstance(features, torch.Tensor) or not features.is_floating_point():
         got = features.dtype if isinstance(features, torch.Tensor) else type(features).__name__
@@ -65,6 +70,7 @@ class RegularNonlinearity(nn.Module):
         activation: Callable[[torch.Tensor], torch.Tensor] = torch.relu,
     ):
         super().__init__()
+        _check_irreps(irreps)
         mults = irreps.multiplicities
         if len(set(mults)) != 1:
             raise ValueError(
@@ -124,6 +130,7 @@ class NormNonlinearity(nn.Module):
         activation: Callable[[torch.Tensor], torch.Tensor] = torch.relu,
     ):
         super().__init__()
+        _check_irreps(irreps)
         self.irreps, self.activation = irreps, activation
         pairs = (irreps.dim - irreps.num_scalars) // 2
         self.bias = nn.Parameter(torch.zeros(pairs))

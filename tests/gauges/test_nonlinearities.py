@@ -69,3 +69,9 @@ def test_validation():
         RegularNonlinearity(IRREPS, 4)
     with pytest.raises(ValueError, match="last dimension 15"):
         NormNonlinearity(IRREPS)(torch.zeros(2, 8))
+
+
+@pytest.mark.parametrize("make", [lambda i: RegularNonlinearity(i, 9), NormNonlinearity])
+def test_irreps_that_are_not_so2_irreps_are_a_type_error(make):
+    with pytest.raises(TypeError, match="irreps: expected SO2Irreps, got tuple"):
+        make((2, 2, 2))
