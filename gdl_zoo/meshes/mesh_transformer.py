@@ -92,11 +92,14 @@ class BiasedAttentionLayer(nn.Module):
         heads: ``H`` (divides ``C``).
 
     Shapes:
-        h: (B, N, C); bias_matrix: (N, N); returns (B, N, C).
+        h: (B, N, C); bias: (H, N, N), or any shape broadcasting to (B, H, N, N) such as
+        (N, N); returns (B, N, C).
     """
 
     def __init__(self, channels: int, heads: int):
         super().__init__()
+        check_positive_int(channels, "channels")
+        check_positive_int(heads, "heads")
         if channels % heads:
             raise ValueError(f"heads ({heads}) must divide channels ({channels})")
         self.heads = heads
@@ -156,6 +159,9 @@ class MeshTransformer(nn.Module):
             raise ValueError(f"bias: expected 'geodesic' or 'heat', got {bias!r}")
         if output not in ("vertices", "global"):
             raise ValueError(f"output: expected 'vertices' or 'global', got {output!r}")
+        if not (isinstance(relative_time, (int, float)) and math.isfinite(relative_time)
+                and relative_time > 0):  # fmt: skip
+            raise ValueError(f"relative_time: expected a positive number, got {relative_time!r}")
         self.in_channels, self.bias_kind, self.output = in_channels, bias, output
         self.relative_time = relative_time
         self.lift = nn.Linear(in_channels, width)

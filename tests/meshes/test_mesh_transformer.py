@@ -158,3 +158,10 @@ def test_bad_input_gives_clear_errors():
         MeshTransformer(3, 4, bias="euclidean")
     with pytest.raises(ValueError, match=r"heads \(3\) must divide channels \(8\)"):
         MeshTransformer(3, 4, width=8, heads=3)
+
+
+def test_bad_construction_arguments_fail_at_construction():
+    with pytest.raises(ValueError, match="relative_time: expected a positive number, got -0.1"):
+        MeshTransformer(3, 4, bias="heat", relative_time=-0.1)
+    with pytest.raises(ValueError, match="heads: expected a positive integer, got 0"):
+        BiasedAttentionLayer(8, 0)
