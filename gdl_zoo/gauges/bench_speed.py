@@ -200,4 +200,3 @@ def gem_speed(context: BenchContext) -> list[Record]:
         records.append(Record("torus 100k", "GEM conv fwd+bwd peak memory", math.nan, "MiB",
                               None, skipped))  # fmt: skip
     return records
-
