@@ -10,8 +10,10 @@ from gdl_zoo.graphs.graph import random_graph_batch
 
 def _graph(dtype=torch.float64, channels=4):
     g = random_graph_batch(3, dtype, torch.Generator().manual_seed(1), channels)
-    # a repeated edge and a second self-loop on top of the generator's corner cases
-    edge_index = torch.cat([g.edge_index, torch.tensor([[1, 3], [2, 3]])], 1)
+    # 1 → 2 twice (a repeated edge), loops at 3 twice and at 0 a second time
+    edge_index = torch.cat([g.edge_index, torch.tensor([[1, 1, 3, 3, 0], [2, 2, 3, 3, 0]])], 1)
+    pairs = edge_index.t().tolist()
+    assert pairs.count([1, 2]) == 2 and pairs.count([3, 3]) == 2 and pairs.count([0, 0]) == 2
     return g.x, edge_index, g.batch
 
 
