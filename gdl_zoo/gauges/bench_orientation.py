@@ -176,8 +176,11 @@ def batched_gauge(gauge: MeshGauge, copies: int) -> MeshGauge:
 
 
 def _gem(positions, mesh, frames, gauge, k_eig):
-    torch.manual_seed(0)
-    model = GEMCNN(SO2Irreps((1,)), SO2Irreps((0, 1)), SO2Irreps.regular(8, 2), 4, "regular", 16)
+    with torch.random.fork_rng(devices=[]):  # seeded weights, the global generator untouched
+        torch.manual_seed(0)
+        model = GEMCNN(
+            SO2Irreps((1,)), SO2Irreps((0, 1)), SO2Irreps.regular(8, 2), 4, "regular", 16
+        )
     cache = {}
 
     def predict(u):  # (B, N) -> 3D (B, N, 3)
@@ -213,10 +216,11 @@ def _diffusionnet(positions, mesh, frames, gauge, k_eig):
     from gdl_zoo import zoo
     from gdl_zoo.meshes.operators import MeshOperators
 
-    torch.manual_seed(0)
-    model = zoo.get("mesh_diffusionnet").build(
-        in_channels=4, out_channels=3, width=32, num_blocks=4, mode="spectral", k_eig=k_eig
-    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = zoo.get("mesh_diffusionnet").build(
+            in_channels=4, out_channels=3, width=32, num_blocks=4, mode="spectral", k_eig=k_eig
+        )
     ops = MeshOperators.from_positions(mesh, positions.to(torch.float64), k_eig=k_eig)
     ops = MeshOperators(**{f: _float32(getattr(ops, f)) for f in ops.__dataclass_fields__})
     loss, evaluate = _extrinsic(lambda x: model.forward_operators(x, ops), frames, positions)
@@ -227,8 +231,9 @@ def _gcn(positions, mesh, frames, gauge, k_eig):
     from gdl_zoo.graphs.adjacency import gcn_normalized_adjacency
     from gdl_zoo.graphs.gcn import GCN
 
-    torch.manual_seed(0)
-    model = GCN(4, 64, 3, num_layers=4, dropout=0.0)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = GCN(4, 64, 3, num_layers=4, dropout=0.0)
     cache = {}
 
     def run(x):  # (B, N, 4) -> (B, N, 3) on B disjoint copies of the mesh graph

@@ -63,7 +63,9 @@ def test_batched_gauge_is_disjoint_copies():
 
 def test_quick_run_scores_every_model():
     assert get_suite("gauges.orientation_task").run is orientation_task
+    state = torch.random.get_rng_state()
     records = orientation_task(BenchContext(quick=True))
+    assert torch.equal(torch.random.get_rng_state(), state)  # the global generator untouched
     assert [r.name for r in records] == [name for name in MODELS for _ in range(2)]
     assert all(r.value > 0 and r.details["vertices"] == 162 for r in records)
     gem_plain, gem_rotated = records[0].value, records[1].value

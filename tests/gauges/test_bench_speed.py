@@ -31,7 +31,9 @@ def test_the_subset_holds_complete_one_rings_that_reproduce_the_full_layer():
 
 def test_quick_run_records_speed_ups_and_skips_memory():
     assert get_suite("gauges.gem_speed").run is gem_speed
+    state = torch.random.get_rng_state()
     records = gem_speed(BenchContext(quick=True, repeat=1))
+    assert torch.equal(torch.random.get_rng_state(), state)  # the global generator untouched
     by_metric = {r.metric: r for r in records}
     extrapolated = by_metric["fwd+bwd speed-up over the per-edge reference (extrapolated)"]
     assert extrapolated.value > 0 and "extrapolation" in extrapolated.details
