@@ -95,9 +95,19 @@ def test_trust_region_step_is_the_cg_solution_of_the_shifted_system(tiny):
 
 
 def test_trust_region_hard_case_reaches_the_radius():
-    t = torch.diag(torch.tensor([0.0, 1.0, 2.0], dtype=torch.float64))  # e₁ is an eigenvector
-    c, _ = trust_region_coefficients(t, 1e-3, 1.0)
-    assert float(c.norm()) == pytest.approx(1.0)
+    # e₁ ⟂ the lowest eigenvector (λ = 0): ‖s (T + μI)⁻¹ e₁‖ = s/(1 + μ) < ε for every μ ≥ 0,
+    # so the minimiser is −s e₁ plus the lowest eigenvector up to the radius, at μ = −λ_min
+    t = torch.diag(torch.tensor([1.0, 0.0, 2.0], dtype=torch.float64))
+    s, eps = 1e-3, 1.0
+    c, mu = trust_region_coefficients(t, s, eps)
+    assert float(c.norm()) == pytest.approx(eps)
+    assert mu == pytest.approx(0.0, abs=1e-12)
+    expected = torch.tensor([-s, (eps**2 - s**2) ** 0.5, 0.0], dtype=torch.float64)
+    assert torch.allclose(c * torch.tensor([1.0, float(c[1].sign()), 1.0]), expected, atol=1e-12)
+    assert float(c @ t @ c + 2 * s * c[0]) == pytest.approx(-(s**2), rel=1e-9)
+    # and the easy case next to it: e₁ is the lowest eigenvector, μ > −λ_min
+    c, mu = trust_region_coefficients(torch.diag(torch.tensor([0.0, 1.0, 2.0])), s, eps)
+    assert float(c.norm()) == pytest.approx(eps) and mu > 0 and float(c[0]) < 0
 
 
 def _step_function(model, x, dtype):
