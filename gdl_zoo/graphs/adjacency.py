@@ -191,13 +191,19 @@ class _PatternSpMM(torch.autograd.Function):
             )  # (E, H): ∂L/∂α_ji = ∂L/∂out_i · h_j
         if ctx.needs_input_grad[1]:
             flipped = values[pattern.transpose_order]
-            grad_h = torch.stack(
-                [
-                    torch.sparse.mm(pattern.transpose(flipped[:, k]), grad[:, k].contiguous())
-                    for k in range(h.shape[1])
-                ],
-                dim=1,
-            )
+            if torch.is_grad_enabled():
+                # a double backward (create_graph=True): ∂L/∂h = Aᵀ ∂L/∂out through this
+                # Function again, so that repeated edges stay one entry each (a CSR built
+                # from values that need grad coalesces them and breaks their gradient)
+                grad_h = _PatternSpMM.apply(flipped, grad.contiguous(), pattern.reversed())
+            else:
+                grad_h = torch.stack(
+                    [
+                        torch.sparse.mm(pattern.transpose(flipped[:, k]), grad[:, k].contiguous())
+                        for k in range(h.shape[1])
+                    ],
+                    dim=1,
+                )
         return grad_values, grad_h, None
 
 
@@ -268,6 +274,26 @@ class EdgePattern:
     def num_edges(self) -> int:
         """``E``, self-loops added by :meth:`from_edges` included."""
         return self.source.shape[0]
+
+    def reversed(self) -> EdgePattern:
+        """The pattern of the reversed edges ``i → j``, whose matrix is ``Aᵀ``.
+
+        Values of the reversed pattern are those of this one taken in
+        :attr:`transpose_order`.
+        """
+        inverse = torch.empty_like(self.transpose_order)
+        inverse[self.transpose_order] = torch.arange(
+            self.num_edges, device=inverse.device, dtype=inverse.dtype
+        )
+        return EdgePattern(
+            self.transpose_col,
+            self.source[self.transpose_order],
+            self.transpose_crow,
+            self.crow,
+            self.source,
+            inverse,
+            self.num_nodes,
+        )
 
     def matrix(self, values: torch.Tensor) -> torch.Tensor:
         """The CSR matrix ``A[i, j] = values`` of the edges (``values (E,)`` in pattern order)."""

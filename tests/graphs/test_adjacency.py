@@ -62,3 +62,15 @@ def test_edge_pattern_replaces_self_loops_by_one_per_node():
     pattern = EdgePattern.from_edges(edge_index, 3, self_loops=True)
     pairs = sorted(zip(pattern.source.tolist(), pattern.target.tolist()))
     assert pairs == [(0, 0), (0, 1), (1, 1), (1, 2), (2, 2)]
+
+
+def test_edge_pattern_second_derivatives_with_repeated_edges():
+    """Double backward (e.g. a gradient penalty through GAT) with an edge 0 → 1 given twice."""
+    edge_index = torch.tensor([[0, 1, 1, 2, 2, 3, 0], [1, 0, 2, 2, 1, 1, 1]])
+    pattern = EdgePattern.from_edges(edge_index, 5)
+    values = torch.rand(7, 2, dtype=torch.float64, requires_grad=True)
+    h = torch.randn(5, 2, 2, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradgradcheck(pattern.weighted_sum, (values, h))
+    twice = pattern.reversed().reversed()
+    for name in ("source", "target", "crow", "transpose_crow", "transpose_col", "transpose_order"):
+        assert torch.equal(getattr(twice, name), getattr(pattern, name))
