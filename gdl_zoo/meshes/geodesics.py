@@ -35,6 +35,20 @@ from gdl_zoo.meshes.sparse import Factorization, SparsityPattern
 __all__ = ["HeatGeodesics", "heat_geodesic_distance"]
 
 
+def _direction(v: torch.Tensor) -> torch.Tensor:
+    """``v / |v|`` over the last axis, 0 where ``v = 0``, without under- or overflow.
+
+    ``|v|²`` underflows once ``|v| < 1e-154`` (float64), which the heat gradient
+    reaches a few hundred rings from its source; dividing by the largest component
+    first keeps the direction exact down to the smallest subnormal.  The direction
+    is 0-homogeneous, so the gradient through the rescaling cancels.
+    """
+    scale = v.abs().amax(-1, keepdim=True)
+    v = v / torch.where(scale > 0, scale, torch.ones_like(scale))
+    norm = v.pow(2).sum(-1, keepdim=True).sqrt()  # in [1, √2] unless v = 0
+    return v / torch.where(norm > 0, norm, torch.ones_like(norm))
+
+
 class HeatGeodesics:
     """The heat method for one metric: two factorisations reused for every set of sources.
 
@@ -67,17 +81,20 @@ class HeatGeodesics:
         if not t > 0:
             raise ValueError(f"t: expected a positive heat time, got {t!r}")
         self.t = t
-        lap = cotan_laplacian(mesh, lengths, self.pattern)
-        self.mass = lumped_mass(mesh, lengths)
-        zeros = lengths.new_zeros(mesh.num_edges)
-        mass_values = self.pattern.symmetric_values(self.mass, zeros)
+        # float64 inside whatever the dtype of the lengths: the heat u decays like
+        # e^{-d/√t}, about e^{-0.85} per ring at the default t, and float32 underflows to
+        # an exactly zero u some 100 rings from a source; float32 would also round away the
+        # Poisson shift below.  The result comes back in the dtype of the lengths.
+        wide = lengths.to(torch.float64)
+        self._wide = wide
+        lap = cotan_laplacian(mesh, wide, self.pattern)
+        mass = lumped_mass(mesh, wide)
+        self.mass = mass.to(lengths.dtype)
+        mass_values = self.pattern.symmetric_values(mass, wide.new_zeros(mesh.num_edges))
         self._heat = Factorization(self.pattern, mass_values + t * lap)
-        # L is singular (constants); a tiny mass shift fixes the constant without bias elsewhere.
-        # It is added in float64: float32 rounds it away, and SuperLU then solves a singular L
-        # (distances wrong by O(1), silently); the solve returns in the dtype of the rhs.
-        shift = 1e-10 * float(lap.detach().abs().max()) / float(self.mass.detach().max())
-        wide = torch.float64
-        self._poisson = Factorization(self.pattern, lap.to(wide) + shift * mass_values.to(wide))
+        # L is singular (constants); a tiny mass shift fixes the constant without bias elsewhere
+        shift = 1e-10 * float(lap.detach().abs().max()) / float(mass.detach().max())
+        self._poisson = Factorization(self.pattern, lap + shift * mass_values)
 
     def __call__(self, sources: torch.Tensor) -> torch.Tensor:
         """Distances from each source to every vertex.
@@ -94,16 +111,30 @@ class HeatGeodesics:
         if sources.dim() != 1 or len(sources) == 0 or bool(((sources < 0) | (sources >= n)).any()):
             raise ValueError(f"sources: expected (S,) vertex indices in [0, {n}), got {sources}")
         s = len(sources)
-        delta = self.lengths.new_zeros(n, s)
+        delta = self._wide.new_zeros(n, s)
         sources, cols = sources.to(delta.device), torch.arange(s, device=delta.device)
         delta[sources, cols] = 1.0
         u = self._heat.solve(delta)  # (N, S)
-        grad = face_gradient(self.mesh, self.lengths, u)  # (F, S, 2)
-        norm = grad.pow(2).sum(-1, keepdim=True).add(torch.finfo(grad.dtype).tiny).sqrt()
-        field = -grad / norm
-        phi = self._poisson.solve(-divergence(self.mesh, self.lengths, field))  # (N, S)
+        self._check_underflow(u.detach(), sources)
+        grad = face_gradient(self.mesh, self._wide, u)  # (F, S, 2)
+        field = -_direction(grad)
+        phi = self._poisson.solve(-divergence(self.mesh, self._wide, field))  # (N, S)
         phi = phi - phi[sources, cols]
-        return phi.T
+        return phi.T.to(self.lengths.dtype)
+
+
+    def _check_underflow(self, u: torch.Tensor, sources: torch.Tensor) -> None:
+        """Raise where the heat ``u`` underflowed to 0 in a source's component (no direction)."""
+        labels = self.mesh.connected_components[1].to(u.device)
+        dead = (u == 0) & (labels.unsqueeze(1) == labels[sources].unsqueeze(0))  # (N, S)
+        if bool(dead.any()):
+            vertex, column = (int(i) for i in torch.nonzero(dead)[0])
+            raise ValueError(
+                f"heat method: the heat from source {int(sources[column])} underflowed to 0 at "
+                f"{int(dead[:, column].sum())} vertices (e.g. {vertex}), several hundred diffusion "
+                f"lengths √t = {self.t ** 0.5:.3g} away; the distances there would be wrong: "
+                "pass a larger t or time_factor"
+            )
 
 
 def heat_geodesic_distance(

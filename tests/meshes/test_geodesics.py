@@ -91,3 +91,49 @@ def test_float32_lengths_give_the_float64_distances(seed):
     d64 = HeatGeodesics(mesh, lengths)(sources)
     assert d32.dtype == torch.float32
     assert (d32.double() - d64).abs().max() < 1e-4
+
+
+def _strip(rows):
+    """A strip of ``rows × 2`` square cells (``rows`` rings long), side ``1/rows``."""
+    x, mesh = grid(rows, 2)
+    x[:, 0] *= 2 / rows
+    return x, mesh
+
+
+def test_float32_lengths_keep_the_heat_far_from_the_source():
+    # u decays by about e^{-1} per ring: in float32 it underflowed to 0 (no direction, wrong
+    # distances by 0.34) some 100 rings away; the method now runs in float64 inside
+    x, mesh = _strip(150)
+    lengths = edge_lengths(mesh, x)
+    exact = (x[:, :2] - x[0, :2]).norm(dim=1)
+    d32 = heat_geodesic_distance(mesh, lengths.float(), torch.tensor([0]))[0]
+    assert d32.dtype == torch.float32
+    assert (d32.double() - exact).abs().max() < 0.01
+
+
+def test_distances_hundreds_of_rings_from_the_source():
+    # |∇u|² underflowed (float64) some 400 rings away: the direction became 0 and the
+    # distance 800 rings away was wrong by 0.46; the direction is now taken without squaring
+    x, mesh = _strip(800)
+    d = heat_geodesic_distance(mesh, edge_lengths(mesh, x), torch.tensor([0]))[0]
+    assert (d - (x[:, :2] - x[0, :2]).norm(dim=1)).abs().max() < 1e-3
+
+
+def test_heat_underflow_far_from_the_source_is_an_error_not_a_wrong_distance():
+    x, mesh = _strip(1000)  # u itself underflows to 0 some 870 rings away at the default t
+    lengths = edge_lengths(mesh, x)
+    with pytest.raises(ValueError, match="underflowed to 0 .* pass a larger t or time_factor"):
+        heat_geodesic_distance(mesh, lengths, torch.tensor([0]))
+    d = HeatGeodesics(mesh, lengths, time_factor=4.0)(torch.tensor([0]))[0]
+    assert (d - (x[:, :2] - x[0, :2]).norm(dim=1)).abs().max() < 1e-3
+
+
+def test_direction_gradient_through_the_rescaling_is_exact():
+    from gdl_zoo.meshes.geodesics import _direction
+
+    v = torch.tensor([[3.0, -4.0], [1e-200, 2e-200], [0.5, 0.5]], dtype=torch.float64)
+    assert torch.allclose(_direction(v)[:2], torch.tensor([[0.6, -0.8], [5**-0.5, 2 * 5**-0.5]],
+                                                          dtype=torch.float64))  # fmt: skip
+    assert torch.equal(_direction(torch.zeros(1, 2, dtype=torch.float64)), torch.zeros(1, 2))
+    w = v[[0, 2]].clone().requires_grad_()  # a tie of the components in the second row
+    assert torch.autograd.gradcheck(_direction, (w,))
