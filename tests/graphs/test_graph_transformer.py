@@ -116,3 +116,15 @@ def test_precomputed_laplacian_encodings_are_checked():
         model(x, edge_index, batch, laplacian=(vectors, values, valid[:7]))
     with pytest.raises(TypeError, match="laplacian: expected valid of dtype torch.bool"):
         model(x, edge_index, batch, laplacian=(vectors, values, valid.double()))
+
+
+@pytest.mark.parametrize("laplacian_k", [0, 2])
+def test_an_empty_graph_in_the_batch(laplacian_k):
+    """A skipped graph index joins no dense block: its row is ``head(0)``, the others unchanged."""
+    g = _batch(torch.float64)
+    model = GraphTransformer(4, 8, 3, heads=2, laplacian_k=laplacian_k).double().eval()
+    skipped = torch.where(g.batch == 1, 2, g.batch)  # graphs 0 and 2; graph 1 has no nodes
+    out = model(g.x, g.edge_index, skipped)
+    assert out.shape == (3, 3) and torch.isfinite(out).all()
+    assert torch.allclose(out[1], model.head(torch.zeros(1, 8, dtype=torch.float64))[0])
+    assert torch.allclose(out[[0, 2]], model(g.x, g.edge_index, g.batch), atol=1e-12, rtol=0)
