@@ -248,6 +248,16 @@ def test_heron_area_gradient_is_symmetric_at_ties():
     assert float(G.heron_area(*flat).detach()) < 1e-150 and float(g) == 0.0
 
 
+@pytest.mark.parametrize(
+    "sides", [(1.0, 1.0, 1e-3), (1.0, 1.0, 1.999), (1.0, 0.5, 0.5 + 1e-4)],
+    ids=["needle", "cap", "near-flat"],
+)  # fmt: skip
+def test_heron_area_gradcheck_near_degenerate_triangles(sides):
+    inputs = tuple(torch.tensor([v], dtype=torch.float64, requires_grad=True) for v in sides)
+    assert torch.autograd.gradcheck(G.heron_area, inputs)
+    assert torch.autograd.gradgradcheck(G.heron_area, inputs)
+
+
 def test_needle_cotangents_in_float32_match_float64():
     """The cos legs pair close sides (exact differences), so needles keep their cotangents."""
     mesh = TriangleMesh(torch.tensor([[0, 1, 2]]))
