@@ -16,6 +16,8 @@ Shapes:
     N: vertices.
     E: edges.
     F: faces.
+    V: faces that violate a triangle inequality.
+    D: interior edges that are not locally Delaunay.
 """
 
 from __future__ import annotations
