@@ -86,7 +86,9 @@ def collate_graphs(graphs: Sequence[Graph]) -> GraphBatch:
     """Stack graphs into one :class:`GraphBatch` (edges offset by each graph's first node).
 
     Raises:
-        ValueError: no graphs, or graphs with and without edge features mixed.
+        ValueError: no graphs, graphs with and without edge features mixed, or
+            node (edge) features of different widths.
+        TypeError: node features of different dtypes.
     """
     graphs = list(graphs)
     if not graphs:
@@ -94,6 +96,22 @@ def collate_graphs(graphs: Sequence[Graph]) -> GraphBatch:
     has_edge_attr = {g.edge_attr is not None for g in graphs}
     if len(has_edge_attr) > 1:
         raise ValueError("collate_graphs: expected all graphs with edge_attr or none, got a mix")
+    first = graphs[0]
+    for b, g in enumerate(graphs[1:], 1):
+        if g.x.shape[1] != first.x.shape[1]:
+            raise ValueError(
+                f"collate_graphs: graph {b}: expected x of shape (N, {first.x.shape[1]}), "
+                f"got {tuple(g.x.shape)}"
+            )
+        if g.x.dtype != first.x.dtype:
+            raise TypeError(
+                f"collate_graphs: graph {b}: expected x of dtype {first.x.dtype}, got {g.x.dtype}"
+            )
+        if g.edge_attr is not None and g.edge_attr.shape[1] != first.edge_attr.shape[1]:
+            raise ValueError(
+                f"collate_graphs: graph {b}: expected edge_attr of shape "
+                f"(E, {first.edge_attr.shape[1]}), got {tuple(g.edge_attr.shape)}"
+            )
     x = torch.cat([g.x for g in graphs])
     sizes = torch.tensor([g.num_nodes for g in graphs], device=x.device)
     offsets = (torch.cumsum(sizes, 0) - sizes).tolist()

@@ -36,3 +36,15 @@ def test_collate_keeps_the_graphs_device():
     on_gpu = Graph(g.x.cuda(), g.edge_index.cuda())
     batch = collate_graphs([on_gpu, on_gpu])
     assert batch.batch.is_cuda and batch.edge_index.is_cuda
+
+
+def test_collate_rejects_graphs_of_different_widths_or_dtypes():
+    edge = torch.tensor([[0], [1]])
+    a = Graph(torch.randn(2, 3), edge)
+    with pytest.raises(ValueError, match=r"graph 1: expected x of shape \(N, 3\), got \(2, 4\)"):
+        collate_graphs([a, Graph(torch.randn(2, 4), edge)])
+    with pytest.raises(TypeError, match="graph 1: expected x of dtype torch.float32, got torch.f"):
+        collate_graphs([a, Graph(torch.randn(2, 3, dtype=torch.float64), edge)])
+    with_attr = [Graph(torch.randn(2, 3), edge, None, torch.randn(1, d)) for d in (2, 5)]
+    with pytest.raises(ValueError, match=r"graph 1: expected edge_attr of shape \(E, 2\)"):
+        collate_graphs(with_attr)
