@@ -57,7 +57,8 @@ class HeatGeodesics:
     Args:
         mesh: the topology.
         lengths: the metric (validated by :func:`~gdl_zoo.meshes.metric.check_lengths`).
-        t: the heat time; default ``m · h²`` with ``h`` the mean edge length.
+        t: the heat time (a constant); default ``m · h²`` with ``h`` the mean edge
+            length, differentiated as the function of the lengths it is.
         time_factor: ``m`` (1 in the paper).
         pattern: the mesh's :class:`SparsityPattern` if already built.
 
@@ -84,8 +85,11 @@ class HeatGeodesics:
         check_lengths(mesh, lengths)
         self.mesh, self.lengths = mesh, lengths
         self.pattern = SparsityPattern.of_mesh(mesh) if pattern is None else pattern
-        if t is None:
-            t = time_factor * float(lengths.detach().mean()) ** 2
+        wide = lengths.to(torch.float64)
+        # the default time is a function of the metric, so the gradient follows it too
+        # (the distances are then exactly 1-homogeneous in the lengths)
+        heat_time = time_factor * wide.mean().square() if t is None else t
+        t = float(heat_time.detach()) if isinstance(heat_time, torch.Tensor) else float(t)
         if not t > 0:
             raise ValueError(f"t: expected a positive heat time, got {t!r}")
         self.t = t
@@ -93,13 +97,12 @@ class HeatGeodesics:
         # e^{-d/√t}, about e^{-0.85} per ring at the default t, and float32 underflows to
         # an exactly zero u some 100 rings from a source; float32 would also round away the
         # Poisson shift below.  The result comes back in the dtype of the lengths.
-        wide = lengths.to(torch.float64)
         self._wide = wide
         lap = cotan_laplacian(mesh, wide, self.pattern)
         mass = lumped_mass(mesh, wide)
         self.mass = mass.to(lengths.dtype)
         mass_values = self.pattern.symmetric_values(mass, wide.new_zeros(mesh.num_edges))
-        self._heat = Factorization(self.pattern, mass_values + t * lap)
+        self._heat = Factorization(self.pattern, mass_values + heat_time * lap)
         # L is singular (constants); a tiny mass shift fixes the constant without bias elsewhere
         shift = 1e-10 * float(lap.detach().abs().max()) / float(mass.detach().max())
         self._poisson = Factorization(self.pattern, lap + shift * mass_values)

@@ -137,3 +137,17 @@ def test_direction_gradient_through_the_rescaling_is_exact():
     assert torch.equal(_direction(torch.zeros(1, 2, dtype=torch.float64)), torch.zeros(1, 2))
     w = v[[0, 2]].clone().requires_grad_()  # a tie of the components in the second row
     assert torch.autograd.gradcheck(_direction, (w,))
+
+
+def test_gradcheck_with_the_default_time_follows_the_time_too():
+    # the default t = h² depends on the lengths: the gradient used to treat it as a constant
+    # (Jacobian mismatch of O(1)), so fit_metric's distance term had an inexact gradient
+    x, mesh = icosphere(1)
+    lengths = edge_lengths(mesh, x).requires_grad_(True)
+    assert torch.autograd.gradcheck(
+        lambda ell: HeatGeodesics(mesh, ell)(torch.tensor([0, 5])), (lengths,)
+    )
+    # 1-homogeneity, differentiated: ⟨∂d/∂ℓ, ℓ⟩ = d (Euler)
+    d = HeatGeodesics(mesh, lengths)(torch.tensor([5]))[0, 30]
+    (grad,) = torch.autograd.grad(d, lengths)
+    assert float((grad * lengths.detach()).sum()) == pytest.approx(float(d.detach()), rel=1e-8)
