@@ -51,6 +51,12 @@ def test_rejects_foreign_elements_and_shapes():
     mixing[[0, 11]] = mixing[[11, 0]]
     with pytest.raises(ValueError, match="moves nodes between graphs"):
         action.act(mixing, (x, edge_index, edge_attr, batch, pos))
+    for roles in (None, ("node", "edge_index")):  # without a batch part to reveal it too
+        inputs = x if roles is None else (x, edge_index)
+        with pytest.raises(ValueError, match="moves nodes between graphs"):
+            NodePermutation((7, 5), roles).act(mixing, inputs)
+    with pytest.raises(ValueError, match="got one outside it"):
+        NodePermutation((7, 5)).act(torch.zeros(12, dtype=torch.long), x)  # not a permutation
     with pytest.raises(ValueError, match="12 nodes"):
         NodePermutation((7, 5)).act(torch.arange(12), x[:5])
     with pytest.raises(ValueError, match="tuple of 5 parts"):
