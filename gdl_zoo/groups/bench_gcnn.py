@@ -36,10 +36,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from gdl_zoo._validation import check_positive_int
+from gdl_zoo.bench.datasets import mnist_digits
 from gdl_zoo.bench.measure import time_interleaved
 from gdl_zoo.bench.suites import BenchContext, Record, ratio
-from gdl_zoo.data.mnist import load_mnist_test, rotate_images, rotated_mnist
-from gdl_zoo.data.samples import load_mnist_sample
+from gdl_zoo.data.mnist import rotate_images, rotated_mnist
 from gdl_zoo.grids.cnn import ShiftCNN
 from gdl_zoo.groups.gcnn import P4CNN
 from gdl_zoo.groups.gconv import GroupConv
@@ -195,25 +195,6 @@ def _skipped(name: str, metric: str, reason: str) -> list[Record]:
     return [Record(name, metric, math.nan, "%", details={"skipped": reason})]
 
 
-def _digits(context: BenchContext) -> tuple[torch.Tensor, torch.Tensor, str] | str:
-    """``(images, labels, source)`` for a run, or the reason there are none.
-
-    A full run needs the 10k MNIST test images from ``context.data_dir``; a
-    quick run falls back to the 2500 images embedded in the package.
-    """
-    reason = "no data directory (set --data-dir or GDL_ZOO_DATA)"
-    if context.data_dir is not None:
-        try:
-            images, labels = load_mnist_test(context.data_dir)
-            return images, labels, f"MNIST test set in {context.data_dir}"
-        except FileNotFoundError as error:
-            reason = str(error)
-    if not context.quick:
-        return reason
-    images, labels = load_mnist_sample()
-    return images, labels, "embedded sample (first 2500 MNIST test images)"
-
-
 def _check_sizes(train_size: int, test_size: int, available: int, source: str) -> None:
     if train_size + test_size > available:
         raise ValueError(
@@ -311,7 +292,7 @@ def rotated_mnist_accuracy(
     )
     test_size = check_positive_int(default_test if test_size is None else test_size, "test_size")
     models = _models(extra_models, _builtin_models())
-    digits = _digits(context)
+    digits = mnist_digits(context)
     if isinstance(digits, str):
         return _skipped("rotated_mnist", "test error", digits)
     images, labels, source = digits
@@ -396,7 +377,7 @@ def rotation_curve(
     )
     test_size = check_positive_int(default_test if test_size is None else test_size, "test_size")
     models = _models(extra_models, {k: v for k, v in _builtin_models().items() if k != "z2cnn"})
-    digits = _digits(context)
+    digits = mnist_digits(context)
     if isinstance(digits, str):
         return _skipped("rotation_curve", "test accuracy under rotation", digits)
     images, labels, source = digits

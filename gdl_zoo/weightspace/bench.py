@@ -25,10 +25,9 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
+from gdl_zoo.bench.datasets import mnist_digits
 from gdl_zoo.bench.measure import peak_memory_mib, time_interleaved
 from gdl_zoo.bench.suites import BenchContext, Record, Suite, ratio, register_suite
-from gdl_zoo.data.mnist import load_mnist_test
-from gdl_zoo.data.samples import load_mnist_sample
 from gdl_zoo.weightspace.metric import OutputMetric, ParameterLayout
 from gdl_zoo.weightspace.models import lenet_300_100, mlp
 from gdl_zoo.weightspace.objectives import (
@@ -279,23 +278,9 @@ def metric_cost(context: BenchContext) -> list[Record]:
     return records
 
 
-def _digits(context: BenchContext) -> tuple[torch.Tensor, torch.Tensor, str] | str:
-    reason = "no data directory (set --data-dir or GDL_ZOO_DATA)"
-    if context.data_dir is not None:
-        try:
-            images, labels = load_mnist_test(context.data_dir)
-            return images, labels, f"MNIST test set in {context.data_dir}"
-        except FileNotFoundError as error:
-            reason = str(error)
-    if not context.quick:
-        return reason
-    images, labels = load_mnist_sample()
-    return images, labels, "embedded sample (first 2500 MNIST test images)"
-
-
 def _split(context: BenchContext):
     """``(x_train, y_train, x_test, y_test, source)`` or the reason there is no data."""
-    digits = _digits(context)
+    digits = mnist_digits(context)
     if isinstance(digits, str):
         return digits
     images, labels, source = digits
