@@ -23,6 +23,8 @@ _EXPORTS: dict[str, str] = {
     "SparseAdjacency": "adjacency",
     "EdgePattern": "adjacency",
     "gcn_normalized_adjacency": "adjacency",
+    "given_or_built": "adjacency",
+    "plain_adjacency": "adjacency",
     "global_pool": "readout",
     "MLP": "readout",
     "output_head": "readout",

@@ -33,7 +33,8 @@ import torch
 
 from gdl_zoo.graphs.validation import check_edge_index
 
-__all__ = ["SparseAdjacency", "EdgePattern", "gcn_normalized_adjacency"]
+__all__ = ["SparseAdjacency", "EdgePattern", "gcn_normalized_adjacency", "given_or_built",
+           "plain_adjacency"]  # fmt: skip
 
 
 def _csr_from_pointers(
@@ -348,3 +349,48 @@ def gcn_normalized_adjacency(
     scale = degree.rsqrt()  # every node has its self-loop: degree ≥ 1
     weight = scale[edges[0]] * scale[edges[1]]
     return SparseAdjacency.from_edges(edges, num_nodes, weight, dtype)
+
+
+
+def given_or_built(operator, kind: type, num_nodes: int, build, name: str):
+    """``operator`` if it is a prebuilt ``kind`` of ``num_nodes`` nodes; ``build()`` if ``None``.
+
+    Layers take their graph operator (a :class:`SparseAdjacency` or an
+    :class:`EdgePattern`) precomputed once per graph, or build it on the call.
+
+    Args:
+        operator: the precomputed operator, or ``None``.
+        kind: its class.
+        num_nodes: ``N`` of the graph it must belong to.
+        build: makes the operator when none is given.
+        name: the argument's name, for the error.
+
+    Raises:
+        ValueError: ``operator`` is of another kind or another graph size.
+    """
+    if operator is None:
+        return build()
+    if not isinstance(operator, kind) or operator.num_nodes != num_nodes:
+        got = getattr(operator, "num_nodes", type(operator).__name__)
+        article = "an" if kind.__name__[0] in "AEIOU" else "a"
+        raise ValueError(
+            f"{name}: expected {article} {kind.__name__} of N = {num_nodes} nodes, got {got}"
+        )
+    return operator
+
+
+def plain_adjacency(
+    x: torch.Tensor, edge_index: torch.Tensor, adjacency: SparseAdjacency | None = None
+) -> SparseAdjacency:
+    """The unweighted ``A`` (``A[i, j]`` = number of edges ``j → i``) of the graph of ``x``.
+
+    ``adjacency`` if given (checked by :func:`given_or_built`), else built from ``edge_index``
+    in the dtype of ``x``.
+
+    Shapes:
+        x: ``(N, C)``; edge_index: ``(2, E)``.
+    """
+    return given_or_built(
+        adjacency, SparseAdjacency, x.shape[0],
+        lambda: SparseAdjacency.from_edges(edge_index, x.shape[0], dtype=x.dtype), "adjacency",
+    )  # fmt: skip

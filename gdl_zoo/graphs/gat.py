@@ -29,7 +29,7 @@ from einops import rearrange
 from torch import nn
 
 from gdl_zoo._validation import check_positive_int
-from gdl_zoo.graphs.adjacency import EdgePattern
+from gdl_zoo.graphs.adjacency import EdgePattern, given_or_built
 from gdl_zoo.graphs.readout import MLP, GraphModel
 from gdl_zoo.graphs.validation import check_graph
 
@@ -54,12 +54,10 @@ def edge_softmax(scores: torch.Tensor, target: torch.Tensor, num_nodes: int) -> 
 
 
 def _pattern(edge_index: torch.Tensor, num_nodes: int, pattern: EdgePattern | None) -> EdgePattern:
-    if pattern is None:
-        return EdgePattern.from_edges(edge_index, num_nodes, self_loops=True)
-    if not isinstance(pattern, EdgePattern) or pattern.num_nodes != num_nodes:
-        got = getattr(pattern, "num_nodes", type(pattern).__name__)
-        raise ValueError(f"pattern: expected an EdgePattern of N = {num_nodes} nodes, got {got}")
-    return pattern
+    return given_or_built(
+        pattern, EdgePattern, num_nodes,
+        lambda: EdgePattern.from_edges(edge_index, num_nodes, self_loops=True), "pattern",
+    )  # fmt: skip
 
 
 class GATConv(nn.Module):

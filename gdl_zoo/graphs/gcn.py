@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from gdl_zoo._validation import check_positive_int
-from gdl_zoo.graphs.adjacency import SparseAdjacency, gcn_normalized_adjacency
+from gdl_zoo.graphs.adjacency import SparseAdjacency, gcn_normalized_adjacency, given_or_built
 from gdl_zoo.graphs.readout import MLP, GraphModel
 from gdl_zoo.graphs.validation import check_graph
 
@@ -33,14 +33,10 @@ __all__ = ["GCNConv", "GCN"]
 def _adjacency(
     x: torch.Tensor, edge_index: torch.Tensor, adjacency: SparseAdjacency | None
 ) -> SparseAdjacency:
-    if adjacency is None:
-        return gcn_normalized_adjacency(edge_index, x.shape[0], x.dtype)
-    if not isinstance(adjacency, SparseAdjacency) or adjacency.num_nodes != x.shape[0]:
-        got = getattr(adjacency, "num_nodes", type(adjacency).__name__)
-        raise ValueError(
-            f"adjacency: expected a SparseAdjacency of N = {x.shape[0]} nodes, got {got}"
-        )
-    return adjacency
+    return given_or_built(
+        adjacency, SparseAdjacency, x.shape[0],
+        lambda: gcn_normalized_adjacency(edge_index, x.shape[0], x.dtype), "adjacency",
+    )  # fmt: skip
 
 
 class GCNConv(nn.Module):

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from gdl_zoo._validation import check_positive_int
-from gdl_zoo.graphs.adjacency import SparseAdjacency
+from gdl_zoo.graphs.adjacency import SparseAdjacency, plain_adjacency
 from gdl_zoo.graphs.readout import MLP, GraphModel
 from gdl_zoo.graphs.validation import check_graph
 
@@ -63,8 +63,7 @@ class GatedGraphConv(nn.Module):
         check_graph(x, edge_index)
         if x.shape[1] > self.channels:
             raise ValueError(f"x: expected at most {self.channels} channels, got {tuple(x.shape)}")
-        if adjacency is None:
-            adjacency = SparseAdjacency.from_edges(edge_index, x.shape[0], dtype=x.dtype)
+        adjacency = plain_adjacency(x, edge_index, adjacency)
         h = x
         if x.shape[1] < self.channels:  # (N, C) -> (N, H)
             h = torch.cat([x, x.new_zeros(x.shape[0], self.channels - x.shape[1])], dim=1)

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from gdl_zoo._validation import check_positive_int
-from gdl_zoo.graphs.adjacency import SparseAdjacency
+from gdl_zoo.graphs.adjacency import SparseAdjacency, plain_adjacency
 from gdl_zoo.graphs.readout import MLP, GraphModel
 from gdl_zoo.graphs.validation import check_graph
 
@@ -61,8 +61,7 @@ class GINConv(nn.Module):
         adjacency: SparseAdjacency | None = None,
     ) -> torch.Tensor:
         check_graph(x, edge_index)
-        if adjacency is None:
-            adjacency = SparseAdjacency.from_edges(edge_index, x.shape[0], dtype=x.dtype)
+        adjacency = plain_adjacency(x, edge_index, adjacency)
         return self.mlp((1 + self.eps.to(x.dtype)) * x + adjacency.matmul(x))
 
 
@@ -121,8 +120,7 @@ class GIN(GraphModel):
         adjacency: SparseAdjacency | None = None,
     ) -> torch.Tensor:
         batch, num_graphs = check_graph(x, edge_index, batch, channels=self.in_channels)
-        if adjacency is None:
-            adjacency = SparseAdjacency.from_edges(edge_index, x.shape[0], dtype=x.dtype)
+        adjacency = plain_adjacency(x, edge_index, adjacency)
         states = [x]
         for conv, norm in zip(self.convs, self.norms):
             states.append(torch.relu(norm(conv(states[-1], edge_index, adjacency))))

@@ -3,7 +3,15 @@
 import pytest
 import torch
 
-from gdl_zoo.graphs.adjacency import EdgePattern, SparseAdjacency, gcn_normalized_adjacency
+from gdl_zoo.graphs.adjacency import (
+    EdgePattern,
+    SparseAdjacency,
+    gcn_normalized_adjacency,
+    given_or_built,
+    plain_adjacency,
+)
+from gdl_zoo.graphs.ggnn import GatedGraphConv
+from gdl_zoo.graphs.gin import GINConv
 
 
 def _dense(edge_index, n, weight):
@@ -74,3 +82,31 @@ def test_edge_pattern_second_derivatives_with_repeated_edges():
     twice = pattern.reversed().reversed()
     for name in ("source", "target", "crow", "transpose_crow", "transpose_col", "transpose_order"):
         assert torch.equal(getattr(twice, name), getattr(pattern, name))
+
+
+def test_given_or_built_builds_only_when_missing_and_checks_what_is_given():
+    edge_index = torch.tensor([[0, 1, 2], [1, 2, 0]])
+    built = SparseAdjacency.from_edges(edge_index, 3)
+    assert given_or_built(None, SparseAdjacency, 3, lambda: built, "adjacency") is built
+    assert given_or_built(built, SparseAdjacency, 3, lambda: 1 / 0, "adjacency") is built
+    with pytest.raises(ValueError, match="adjacency: expected a SparseAdjacency of N = 4"):
+        given_or_built(built, SparseAdjacency, 4, lambda: built, "adjacency")
+    pattern = EdgePattern.from_edges(edge_index, 3, self_loops=True)
+    with pytest.raises(ValueError, match="pattern: expected an EdgePattern of N = 3 nodes, got"):
+        given_or_built(built, EdgePattern, 3, lambda: pattern, "pattern")
+
+
+def test_plain_adjacency_counts_edges_in_the_dtype_of_x():
+    edge_index = torch.tensor([[0, 0, 2], [1, 1, 0]])
+    x = torch.randn(3, 2, dtype=torch.float64)
+    a = plain_adjacency(x, edge_index)
+    assert torch.equal(a.matmul(x), torch.stack([x[2], 2 * x[0], torch.zeros(2, dtype=x.dtype)]))
+
+
+@pytest.mark.parametrize("layer", [GINConv(torch.nn.Identity()), GatedGraphConv(2, 1)])
+def test_sum_layers_refuse_an_adjacency_of_another_graph(layer):
+    x = torch.randn(3, 2)
+    edge_index = torch.tensor([[0, 1], [1, 2]])
+    other = SparseAdjacency.from_edges(torch.tensor([[0], [1]]), 5)
+    with pytest.raises(ValueError, match="N = 3 nodes, got 5"):
+        layer(x, edge_index, other)
