@@ -28,7 +28,7 @@ from gdl_zoo.gauges.gem_conv import (
 from gdl_zoo.gauges.mesh_network import MeshGaugeNetwork
 from gdl_zoo.gauges.nonlinearities import NormNonlinearity, RegularNonlinearity
 from gdl_zoo.gauges.reference import gem_conv_reference, neighbour_kernel
-from gdl_zoo.gauges.so2_irreps import SO2Irreps
+from gdl_zoo.gauges.so2_irreps import SO2Irreps, check_so2_irreps
 
 __all__ = [
     "GaugeChange",
@@ -57,4 +57,5 @@ __all__ = [
     "gem_conv_reference",
     "neighbour_kernel",
     "SO2Irreps",
+    "check_so2_irreps",
 ]

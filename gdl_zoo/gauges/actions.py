@@ -41,7 +41,7 @@ from typing import Any
 
 import torch
 
-from gdl_zoo.gauges.so2_irreps import SO2Irreps
+from gdl_zoo.gauges.so2_irreps import SO2Irreps, check_so2_irreps
 from gdl_zoo.symmetry.actions import Action
 from gdl_zoo.symmetry.groups import EuclideanGroup, Group, SymmetricGroup
 
@@ -108,8 +108,7 @@ class GaugeChange(Action):
     """
 
     def __init__(self, irreps: SO2Irreps, num_vertices: int):
-        if not isinstance(irreps, SO2Irreps):
-            raise TypeError(f"irreps: expected SO2Irreps, got {type(irreps).__name__}")
+        check_so2_irreps(irreps)
         self.irreps = irreps
         self.group = LocalSO2(num_vertices)
 
@@ -217,8 +216,7 @@ class GaugeMeshSymmetry(Action):
     """
 
     def __init__(self, irreps: SO2Irreps, num_vertices: int, parity: bool = True):
-        if not isinstance(irreps, SO2Irreps):
-            raise TypeError(f"irreps: expected SO2Irreps, got {type(irreps).__name__}")
+        check_so2_irreps(irreps)
         self.irreps = irreps
         self.group = GaugeMeshGroup(num_vertices, parity)
 
@@ -248,8 +246,7 @@ class GaugeVertexOutputs(Action):
     """
 
     def __init__(self, irreps: SO2Irreps, num_vertices: int, parity: bool = True):
-        if not isinstance(irreps, SO2Irreps):
-            raise TypeError(f"irreps: expected SO2Irreps, got {type(irreps).__name__}")
+        check_so2_irreps(irreps)
         self.irreps = irreps
         self.group = GaugeMeshGroup(num_vertices, parity)
 

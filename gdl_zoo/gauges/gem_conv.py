@@ -40,7 +40,7 @@ import math
 import torch
 from torch import nn
 
-from gdl_zoo.gauges.so2_irreps import SO2Irreps
+from gdl_zoo.gauges.so2_irreps import SO2Irreps, check_so2_irreps
 
 __all__ = ["IrrepsLinear", "GEMConv", "check_gauge_inputs", "transported_messages"]
 
@@ -106,7 +106,8 @@ class IrrepsLinear(nn.Module):
 
     def __init__(self, irreps_in: SO2Irreps, irreps_out: SO2Irreps, bias: bool = True):
         super().__init__()
-        _check_irreps(irreps_in, irreps_out)
+        check_so2_irreps(irreps_in, "irreps_in")
+        check_so2_irreps(irreps_out, "irreps_out")
         self.irreps_in, self.irreps_out = irreps_in, irreps_out
         scale = 1.0 / math.sqrt(2 * irreps_in.dim)
         self.weights = nn.ParameterDict()
@@ -160,12 +161,6 @@ class IrrepsLinear(nn.Module):
         return f"{self.irreps_in} -> {self.irreps_out}, bias={self.bias is not None}"
 
 
-def _check_irreps(irreps_in: SO2Irreps, irreps_out: SO2Irreps) -> None:
-    for name, irreps in (("irreps_in", irreps_in), ("irreps_out", irreps_out)):
-        if not isinstance(irreps, SO2Irreps):
-            raise TypeError(f"{name}: expected SO2Irreps, got {type(irreps).__name__}")
-
-
 def transported_messages(
     irreps_in: SO2Irreps,
     irreps_out: SO2Irreps,
@@ -216,7 +211,8 @@ class GEMConv(nn.Module):
         bias: bool = True,
     ):
         super().__init__()
-        _check_irreps(irreps_in, irreps_out)
+        check_so2_irreps(irreps_in, "irreps_in")
+        check_so2_irreps(irreps_out, "irreps_out")
         if aggregation not in _AGGREGATIONS:
             raise ValueError(f"aggregation: expected one of {_AGGREGATIONS}, got {aggregation!r}")
         self.irreps_in, self.irreps_out, self.aggregation = irreps_in, irreps_out, aggregation

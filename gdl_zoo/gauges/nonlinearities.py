@@ -27,17 +27,12 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from gdl_zoo.gauges.so2_irreps import SO2Irreps
+from gdl_zoo.gauges.so2_irreps import SO2Irreps, check_so2_irreps
 
 __all__ = ["RegularNonlinearity", "NormNonlinearity"]
 
 #: Norms below this are treated as zero by :class:`NormNonlinearity`.
 NORM_EPS = 1e-12
-
-
-def _check_irreps(irreps: SO2Irreps) -> None:
-    if not isinstance(irreps, SO2Irreps):
-        raise TypeError(f"irreps: expected SO2Irreps, got {type(irreps).__name__}")
 
 
 def _check_features(features: torch.Tensor, irreps: SO2Irreps) -> None:
@@ -70,7 +65,7 @@ class RegularNonlinearity(nn.Module):
         activation: Callable[[torch.Tensor], torch.Tensor] = torch.relu,
     ):
         super().__init__()
-        _check_irreps(irreps)
+        check_so2_irreps(irreps)
         mults = irreps.multiplicities
         if len(set(mults)) != 1:
             raise ValueError(
@@ -130,7 +125,7 @@ class NormNonlinearity(nn.Module):
         activation: Callable[[torch.Tensor], torch.Tensor] = torch.relu,
     ):
         super().__init__()
-        _check_irreps(irreps)
+        check_so2_irreps(irreps)
         self.irreps, self.activation = irreps, activation
         pairs = (irreps.dim - irreps.num_scalars) // 2
         self.bias = nn.Parameter(torch.zeros(pairs))

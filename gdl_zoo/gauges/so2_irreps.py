@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["SO2Irreps"]
+__all__ = ["SO2Irreps", "check_so2_irreps"]
 
 
 @dataclass(frozen=True)
@@ -129,3 +129,10 @@ class SO2Irreps:
     def __str__(self) -> str:
         terms = [f"{m}ρ_{n}" for n, m in enumerate(self.multiplicities) if m]
         return " ⊕ ".join(terms)
+
+
+def check_so2_irreps(irreps, name: str = "irreps") -> SO2Irreps:
+    """``irreps`` if it is an :class:`SO2Irreps`; a ``TypeError`` naming ``name`` otherwise."""
+    if not isinstance(irreps, SO2Irreps):
+        raise TypeError(f"{name}: expected SO2Irreps, got {type(irreps).__name__}")
+    return irreps

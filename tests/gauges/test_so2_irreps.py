@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from gdl_zoo.gauges.so2_irreps import SO2Irreps
+from gdl_zoo.gauges.so2_irreps import SO2Irreps, check_so2_irreps
 
 
 def test_dimension_layout_and_orders():
@@ -53,3 +53,10 @@ def test_bad_multiplicities(mults, error):
 def test_rotate_rejects_wrong_width():
     with pytest.raises(ValueError, match=r"expected last dimension 5"):
         SO2Irreps((1, 2)).rotate(torch.zeros(3, 4), torch.zeros(3))
+
+
+def test_check_so2_irreps_passes_irreps_and_names_anything_else():
+    irreps = SO2Irreps((1, 1))
+    assert check_so2_irreps(irreps) is irreps
+    with pytest.raises(TypeError, match="irreps_out: expected SO2Irreps, got tuple"):
+        check_so2_irreps((1, 1), "irreps_out")
