@@ -27,7 +27,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from gdl_zoo._validation import check_floating, check_positive_int
+from gdl_zoo._validation import check_positive_int
 from gdl_zoo.meshes.diffusion import DiffusionBlock
 from gdl_zoo.meshes.operators import MeshOperators
 
@@ -93,18 +93,12 @@ class MeshDiffusionNet(nn.Module):
 
     def forward_operators(self, x: torch.Tensor, ops: MeshOperators) -> torch.Tensor:
         """The network on precomputed operators (build them once per shape when training)."""
-        check_floating(x, "x")
-        if x.dim() not in (2, 3) or x.shape[-2:] != (ops.num_vertices, self.in_channels):
-            raise ValueError(
-                f"x: expected shape (B, {ops.num_vertices}, {self.in_channels}) or "
-                f"({ops.num_vertices}, {self.in_channels}), got {tuple(x.shape)}"
-            )
+        ops.check_features(x, self.in_channels)
         h = self.lift(x)
         for block in self.blocks:
             h = block(h, ops)
         if self.output == "global":
-            w = ops.mass.to(h.dtype).unsqueeze(-1)
-            h = (h * w).sum(-2) / w.sum()
+            h = ops.area_mean(h)
         return self.head(h)
 
     def forward(self, x: torch.Tensor, positions: torch.Tensor, faces: torch.Tensor):

@@ -33,7 +33,7 @@ import torch
 from einops import rearrange
 from torch import nn
 
-from gdl_zoo._validation import check_floating, check_positive_int
+from gdl_zoo._validation import check_positive_int
 from gdl_zoo.meshes.geodesics import HeatGeodesics
 from gdl_zoo.meshes.operators import MeshOperators
 from gdl_zoo.meshes.sparse import Factorization
@@ -192,12 +192,7 @@ class MeshTransformer(nn.Module):
         self, x: torch.Tensor, ops: MeshOperators, pairwise: torch.Tensor | None = None
     ) -> torch.Tensor:
         """The network on precomputed operators (and optionally :meth:`pairwise`)."""
-        check_floating(x, "x")
-        if x.dim() not in (2, 3) or x.shape[-2:] != (ops.num_vertices, self.in_channels):
-            raise ValueError(
-                f"x: expected shape (B, {ops.num_vertices}, {self.in_channels}) or "
-                f"({ops.num_vertices}, {self.in_channels}), got {tuple(x.shape)}"
-            )
+        ops.check_features(x, self.in_channels)
         squeeze = x.dim() == 2
         n = ops.num_vertices
         if pairwise is None:
@@ -210,8 +205,7 @@ class MeshTransformer(nn.Module):
             h = layer(h, bias)
         h = self.norm(h)
         if self.output == "global":
-            w = ops.mass.to(h.dtype).unsqueeze(-1)
-            h = (h * w).sum(-2) / w.sum()
+            h = ops.area_mean(h)
         out = self.head(h)
         return out.squeeze(0) if squeeze else out
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from gdl_zoo._validation import check_floating
 from gdl_zoo.meshes.geometry import cotan_laplacian, edge_lengths, log_map_1ring, lumped_mass
 from gdl_zoo.meshes.mesh import TriangleMesh
 from gdl_zoo.meshes.metric import check_lengths
@@ -156,3 +157,31 @@ class MeshOperators:
     def total_area(self) -> torch.Tensor:
         """The surface area ``Σ M_ii`` (a 0-dim tensor)."""
         return self.mass.sum()
+
+    def check_features(self, x: torch.Tensor, channels: int) -> torch.Tensor:
+        """``x`` if it holds ``channels`` features per vertex of this mesh, else a clear error.
+
+        Shapes:
+            x: ``(N, C)`` or ``(B, N, C)``.
+
+        Raises:
+            TypeError: ``x`` is not a floating tensor.
+            ValueError: NaN or infinite values, or another shape.
+        """
+        check_floating(x, "x")
+        n = self.num_vertices
+        if x.dim() not in (2, 3) or x.shape[-2:] != (n, channels):
+            raise ValueError(
+                f"x: expected shape (B, {n}, {channels}) or ({n}, {channels}), "
+                f"got {tuple(x.shape)}"
+            )
+        return x
+
+    def area_mean(self, h: torch.Tensor) -> torch.Tensor:
+        """The area-weighted mean over the vertices, ``Σ_i M_ii h_i / Σ_i M_ii``.
+
+        Shapes:
+            h: ``(*, N, C)``; output ``(*, C)``.
+        """
+        w = self.mass.to(h.dtype).unsqueeze(-1)
+        return (h * w).sum(-2) / w.sum()

@@ -41,3 +41,18 @@ def test_from_faces_validates_and_rejects_bad_k():
         MeshOperators.from_faces(x, torch.tensor([[0, 0, 1]]))
     with pytest.raises(ValueError, match="k:"):
         laplacian_eigenpairs(ops.pattern, ops.laplacian, ops.mass, ops.num_vertices)
+
+
+def test_check_features_and_area_mean():
+    positions, mesh = icosphere(1)
+    ops = MeshOperators.from_positions(mesh, positions)
+    x = torch.randn(2, 42, 3, dtype=torch.float64)
+    assert ops.check_features(x, 3) is x
+    with pytest.raises(ValueError, match=r"x: expected shape \(B, 42, 4\) or \(42, 4\)"):
+        ops.check_features(x, 4)
+    with pytest.raises(TypeError, match="floating"):
+        ops.check_features(torch.zeros(42, 3, dtype=torch.long), 3)
+    constant = torch.full((42, 2), 5.0, dtype=torch.float64)
+    assert torch.allclose(ops.area_mean(constant), torch.full((2,), 5.0, dtype=torch.float64))
+    weighted = (ops.mass[:, None] * x).sum(-2) / ops.mass.sum()
+    assert torch.allclose(ops.area_mean(x), weighted)
