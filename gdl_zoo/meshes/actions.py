@@ -30,7 +30,7 @@ from typing import Any
 import torch
 
 from gdl_zoo.symmetry.actions import Action
-from gdl_zoo.symmetry.groups import EuclideanGroup, Group, SymmetricGroup
+from gdl_zoo.symmetry.groups import DirectProduct, EuclideanGroup, Group, SymmetricGroup
 
 __all__ = [
     "RigidMotion",
@@ -181,30 +181,13 @@ class VertexRelabel(Action):
         return _relabel(g, *_unpack(inputs))
 
 
-class MeshSymmetryGroup(Group):
+class MeshSymmetryGroup(DirectProduct):
     """The product E(3) × Σ_N, elements ``((Q, t), π)`` composed componentwise."""
 
     def __init__(self, num_vertices: int, parity: bool = True):
         self.euclidean = EuclideanGroup(parity=parity, translations=True)
         self.symmetric = SymmetricGroup(num_vertices)
-        self.name = f"{self.euclidean.name} x {self.symmetric.name}"
-
-    def identity(self):
-        return self.euclidean.identity(), self.symmetric.identity()
-
-    def compose(self, g, h):
-        return self.euclidean.compose(g[0], h[0]), self.symmetric.compose(g[1], h[1])
-
-    def inverse(self, g):
-        return self.euclidean.inverse(g[0]), self.symmetric.inverse(g[1])
-
-    def sample(self, generator: torch.Generator | None = None):
-        return self.euclidean.sample(generator), self.symmetric.sample(generator)
-
-    def generators(self) -> list:
-        rigid = [(g, self.symmetric.identity()) for g in self.euclidean.generators()]
-        relabel = [(self.euclidean.identity(), p) for p in self.symmetric.generators()]
-        return rigid + relabel
+        super().__init__(self.euclidean, self.symmetric)
 
 
 class MeshSymmetry(Action):

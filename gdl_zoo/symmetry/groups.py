@@ -10,6 +10,7 @@ moves a signal is the job of an :class:`~gdl_zoo.symmetry.actions.Action`.
 from __future__ import annotations
 
 import abc
+import itertools
 from collections.abc import Sequence
 
 import torch
@@ -22,6 +23,7 @@ __all__ = [
     "TranslationGroup",
     "SymmetricGroup",
     "DilationMonoid",
+    "DirectProduct",
 ]
 
 
@@ -317,3 +319,48 @@ class DilationMonoid(Group):
 
     def generators(self) -> list[int]:
         return [k for k in self.factors if k > 1] or [1]
+
+
+class DirectProduct(Group):
+    """The direct product ``G_1 × … × G_k``: elements tuples, composed factor by factor.
+
+    Its generators are each factor's generators with the identity in every
+    other factor; finite products list all their elements.
+
+    Args:
+        factors: the groups ``G_1, …, G_k`` (at least one).
+        name: the product's name (default ``"G_1 x … x G_k"``).
+    """
+
+    def __init__(self, *factors: Group, name: str | None = None):
+        if not factors or not all(isinstance(f, Group) for f in factors):
+            got = [type(f).__name__ for f in factors]
+            raise TypeError(f"factors: expected one or more Group objects, got {got}")
+        self.factors = factors
+        self.name = name if name is not None else " x ".join(f.name for f in factors)
+
+    def identity(self) -> tuple:
+        return tuple(f.identity() for f in self.factors)
+
+    def compose(self, g, h) -> tuple:
+        return tuple(f.compose(a, b) for f, a, b in zip(self.factors, g, h))
+
+    def inverse(self, g) -> tuple:
+        return tuple(f.inverse(a) for f, a in zip(self.factors, g))
+
+    def sample(self, generator: torch.Generator | None = None) -> tuple:
+        return tuple(f.sample(generator) for f in self.factors)
+
+    def generators(self) -> list[tuple]:
+        identity = self.identity()
+        return [
+            identity[:k] + (g,) + identity[k + 1 :]
+            for k, factor in enumerate(self.factors)
+            for g in factor.generators()
+        ]
+
+    def elements(self) -> list[tuple] | None:
+        lists = [f.elements() for f in self.factors]
+        if any(elements is None for elements in lists):
+            return None
+        return [tuple(e) for e in itertools.product(*lists)]

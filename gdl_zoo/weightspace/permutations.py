@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from gdl_zoo.symmetry.actions import Action, Invariant
-from gdl_zoo.symmetry.groups import Group
+from gdl_zoo.symmetry.groups import DirectProduct, SymmetricGroup
 from gdl_zoo.symmetry.testing import EquivarianceReport, equivariance_error
 from gdl_zoo.weightspace.metric import ParameterLayout, check_inputs_device
 
@@ -53,7 +53,7 @@ ELEMENTWISE = (
 )
 
 
-class HiddenUnitGroup(Group):
+class HiddenUnitGroup(DirectProduct):
     """The product ``S_{n_1} × … × S_{n_{L−1}}``, elements tuples of permutations.
 
     Args:
@@ -65,33 +65,8 @@ class HiddenUnitGroup(Group):
         if not widths or any(not isinstance(n, int) or n < 1 for n in widths):
             raise ValueError(f"widths: expected positive integers, got {widths!r}")
         self.widths = widths
-        self.name = " × ".join(f"S{n}" for n in widths)
-
-    def identity(self) -> tuple[torch.Tensor, ...]:
-        return tuple(torch.arange(n) for n in self.widths)
-
-    def compose(self, g, h) -> tuple[torch.Tensor, ...]:
-        return tuple(b[a] for a, b in zip(g, h))  # (g∘h).x = g.(h.x), as SymmetricGroup
-
-    def inverse(self, g) -> tuple[torch.Tensor, ...]:
-        return tuple(torch.argsort(a) for a in g)
-
-    def sample(self, generator: torch.Generator | None = None) -> tuple[torch.Tensor, ...]:
-        return tuple(torch.randperm(n, generator=generator) for n in self.widths)
-
-    def generators(self) -> list[tuple[torch.Tensor, ...]]:
-        out = []
-        for layer, n in enumerate(self.widths):
-            if n == 1:
-                continue
-            swap = torch.arange(n)
-            swap[[0, 1]] = swap[[1, 0]]
-            cycle = torch.roll(torch.arange(n), -1)
-            for perm in (swap, cycle):
-                element = list(self.identity())
-                element[layer] = perm
-                out.append(tuple(element))
-        return out or [self.identity()]
+        super().__init__(*(SymmetricGroup(n) for n in widths),
+                         name=" × ".join(f"S{n}" for n in widths))  # fmt: skip
 
 
 def _roles(model: nn.Module) -> tuple[dict[str, tuple[int | None, int | None]], list[int]]:

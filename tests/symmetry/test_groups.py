@@ -7,6 +7,7 @@ from gdl_zoo.symmetry import (
     CyclicGroup,
     DihedralGroup,
     DilationMonoid,
+    DirectProduct,
     EuclideanGroup,
     SymmetricGroup,
     TranslationGroup,
@@ -14,8 +15,10 @@ from gdl_zoo.symmetry import (
 
 
 def _eq(a, b):
-    if isinstance(a, tuple) and isinstance(a[0], torch.Tensor):
-        return all(torch.allclose(x, y, atol=1e-12) for x, y in zip(a, b, strict=True))
+    if isinstance(a, tuple):
+        return all(_eq(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, torch.Tensor) and a.is_floating_point():
+        return torch.allclose(a, b, atol=1e-12)
     return torch.equal(a, b) if isinstance(a, torch.Tensor) else a == b
 
 
@@ -29,6 +32,7 @@ def _eq(a, b):
         SymmetricGroup(5),
         EuclideanGroup(),
         EuclideanGroup(parity=False, translations=False),
+        DirectProduct(CyclicGroup(3), SymmetricGroup(4), EuclideanGroup()),
     ],
     ids=repr,
 )
@@ -107,3 +111,21 @@ def test_euclidean_samples_are_isometries_of_the_right_subgroup(parity, translat
         dets.add(round(float(torch.det(q))))
         assert translations or torch.equal(t, torch.zeros(3, dtype=torch.float64))
     assert dets == ({-1, 1} if parity else {1})
+
+
+def test_direct_product_generators_elements_and_errors():
+    product = DirectProduct(CyclicGroup(3), DihedralGroup(2))
+    assert product.name == f"{CyclicGroup(3).name} x {DihedralGroup(2).name}"
+    e_c, e_d = product.identity()
+    generators = product.generators()
+    assert len(generators) == len(CyclicGroup(3).generators()) + len(DihedralGroup(2).generators())
+    assert all(_eq(g[1], e_d) for g in generators[: len(CyclicGroup(3).generators())])
+    assert all(_eq(g[0], e_c) for g in generators[len(CyclicGroup(3).generators()) :])
+    elements = product.elements()
+    assert len(elements) == 3 * 4 and len({repr(x) for x in elements}) == 12
+    assert DirectProduct(CyclicGroup(2), EuclideanGroup()).elements() is None
+    assert DirectProduct(SymmetricGroup(2), name="P").name == "P"
+    with pytest.raises(TypeError, match="one or more Group objects"):
+        DirectProduct()
+    with pytest.raises(TypeError, match="one or more Group objects, got \\['int'\\]"):
+        DirectProduct(3)
