@@ -33,7 +33,7 @@ from typing import Any
 import torch
 
 from gdl_zoo.symmetry.actions import Action
-from gdl_zoo.symmetry.groups import Group
+from gdl_zoo.symmetry.groups import SymmetricGroup
 
 __all__ = ["NodePermutations", "NodePermutation", "ROLES"]
 
@@ -41,12 +41,12 @@ __all__ = ["NodePermutations", "NodePermutation", "ROLES"]
 ROLES = ("node", "edge_index", "edge", "batch", "graph", None)
 
 
-class NodePermutations(Group):
+class NodePermutations(SymmetricGroup):
     """The group ``Σ_{n_1} × … × Σ_{n_B}`` of relabellings within each graph of a batch.
 
-    Elements are ``LongTensor`` permutations of shape ``(N,)`` that map each
-    graph's contiguous block of positions onto itself; ``(g∘h) = h[g]`` as in
-    :class:`~gdl_zoo.symmetry.groups.SymmetricGroup`.
+    The subgroup of :class:`~gdl_zoo.symmetry.groups.SymmetricGroup` ``Σ_N``
+    (whose group law it inherits) of the ``LongTensor`` permutations of shape
+    ``(N,)`` that map each graph's contiguous block of positions onto itself.
 
     Args:
         sizes: ``(n_1, …, n_B)``, the node count of each graph (each ≥ 1).
@@ -58,19 +58,10 @@ class NodePermutations(Group):
             raise ValueError(
                 f"sizes: expected a non-empty sequence of positive ints, got {sizes!r}"
             )
+        super().__init__(sum(sizes))
         self.sizes = sizes
-        self.n = sum(sizes)
         self.offsets = tuple(sum(sizes[:b]) for b in range(len(sizes)))
         self.name = " x ".join(f"S{n}" for n in sizes)
-
-    def identity(self) -> torch.Tensor:
-        return torch.arange(self.n)
-
-    def compose(self, g: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        return h[g]
-
-    def inverse(self, g: torch.Tensor) -> torch.Tensor:
-        return torch.argsort(g)
 
     def sample(self, generator: torch.Generator | None = None) -> torch.Tensor:
         blocks = [
