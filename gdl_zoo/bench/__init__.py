@@ -1,6 +1,6 @@
 """The benchmark runner behind ``gdl-zoo bench``: suites, records, reports."""
 
-from gdl_zoo.bench.measure import peak_memory_mib, time_interleaved, torch_threads
+from gdl_zoo.bench.measure import LargestTensor, peak_memory_mib, time_interleaved, torch_threads
 from gdl_zoo.bench.suites import (
     BenchContext,
     Record,
@@ -28,4 +28,5 @@ __all__ = [
     "peak_memory_mib",
     "time_interleaved",
     "torch_threads",
+    "LargestTensor",
 ]

@@ -9,6 +9,8 @@
   step: on CUDA from the allocator's statistics, on a Linux CPU in a fresh
   interpreter whose resident high-water mark is reset right before the call
   (so neither other steps nor memory the allocator kept hide the footprint).
+- :class:`LargestTensor` records the largest tensor any operation creates in
+  a block: the guard that proves a product never formed a dense matrix.
 """
 
 from __future__ import annotations
@@ -27,10 +29,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from gdl_zoo.bench.suites import Timing
 
-__all__ = ["torch_threads", "time_interleaved", "peak_memory_mib"]
+__all__ = ["torch_threads", "time_interleaved", "peak_memory_mib", "LargestTensor"]
 
 _CLEAR_REFS = Path("/proc/self/clear_refs")
 
@@ -138,3 +141,23 @@ def peak_memory_mib(
     if done.returncode != 0:
         raise RuntimeError(f"peak memory of {factory}{tuple(args)} failed:\n{done.stderr[-2000:]}")
     return float(done.stdout.strip().splitlines()[-1])
+
+
+class LargestTensor(TorchDispatchMode):
+    """Records the most elements of any tensor an operation returns inside the block.
+
+    Use as ``with LargestTensor() as guard: ...``, then read ``guard.largest``:
+    a matrix-free product whose largest tensor stays at the size of a vector
+    provably never formed the dense matrix.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.largest = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        for t in out if isinstance(out, (tuple, list)) else (out,):
+            if isinstance(t, torch.Tensor):
+                self.largest = max(self.largest, t.numel())
+        return out

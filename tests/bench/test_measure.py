@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from gdl_zoo.bench.measure import peak_memory_mib, time_interleaved, torch_threads
+from gdl_zoo.bench.measure import LargestTensor, peak_memory_mib, time_interleaved, torch_threads
 
 STEPS_MODULE = '''
 import torch
@@ -58,3 +58,13 @@ def test_peak_memory_names_a_bad_factory():
         peak_memory_mib("nocolon")
     with pytest.raises(RuntimeError, match="failed"):
         peak_memory_mib("gdl_zoo.bench.measure:time_interleaved")  # takes no `device`
+
+
+def test_largest_tensor_sees_the_biggest_result_of_the_block():
+    v = torch.randn(100)
+    with LargestTensor() as matrix_free:
+        (v * 2).sum()
+    with LargestTensor() as dense:
+        torch.outer(v, v).sum()
+    assert matrix_free.largest == 100
+    assert dense.largest == 100 * 100

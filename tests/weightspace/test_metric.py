@@ -4,8 +4,8 @@ import pytest
 import torch
 from torch import nn
 from torch.func import jacrev
-from torch.utils._python_dispatch import TorchDispatchMode
 
+from gdl_zoo.bench.measure import LargestTensor
 from gdl_zoo.weightspace.fip import fip_step, flat_gradient
 from gdl_zoo.weightspace.metric import OutputMetric, ParameterLayout
 from gdl_zoo.weightspace.models import lenet_300_100, mlp
@@ -100,21 +100,6 @@ def test_batch_norm_is_evaluated_with_running_statistics_and_left_untouched():
     assert not torch.allclose(OutputMetric(model, x)(v), before_update)
 
 
-class _LargestTensor(TorchDispatchMode):
-    """Records the largest number of elements of any tensor an operator produces."""
-
-    def __init__(self):
-        super().__init__()
-        self.largest = 0
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        for t in out if isinstance(out, (tuple, list)) else (out,):
-            if isinstance(t, torch.Tensor):
-                self.largest = max(self.largest, t.numel())
-        return out
-
-
 def test_no_code_path_materialises_j_or_g_above_1e5_parameters():
     torch.manual_seed(0)
     model = lenet_300_100()
@@ -123,7 +108,7 @@ def test_no_code_path_materialises_j_or_g_above_1e5_parameters():
     assert size > 10**5
     dense_j, dense_g = 64 * 10 * size, size * size
     krylov_dim = 5
-    with _LargestTensor() as guard:
+    with LargestTensor() as guard:
         metric = OutputMetric(model, x, kind="fisher")
         metric(torch.randn(size))
         loss = model(x).logsumexp(-1).mean()
@@ -134,7 +119,7 @@ def test_no_code_path_materialises_j_or_g_above_1e5_parameters():
     data = torch.randn(96, 1, 28, 28)
     target = lenet_300_100()
     for method in ("trust_region", "penalty"):
-        with _LargestTensor() as guard:
+        with LargestTensor() as guard:
             path = traverse(
                 model,
                 data,
