@@ -9,8 +9,9 @@ import torch
 
 from gdl_zoo.meshes.actions import HingeFold, MeshSymmetry, VertexOutputs
 from gdl_zoo.meshes.diffusionnet import MeshDiffusionNet
-from gdl_zoo.meshes.generators import grid, icosphere
+from gdl_zoo.meshes.generators import grid
 from gdl_zoo.meshes.mesh import MeshError
+from gdl_zoo.meshes.models import example_mesh_inputs
 from gdl_zoo.meshes.operators import MeshOperators
 from gdl_zoo.symmetry.actions import Invariant
 from gdl_zoo.symmetry.testing import assert_equivariant, assert_invariant, equivariance_error
@@ -19,11 +20,8 @@ DTYPES = [torch.float64, torch.float32]
 
 
 def _bumpy_sphere(dtype):
-    generator = torch.Generator().manual_seed(0)
-    positions, mesh = icosphere(1)
-    positions = positions * (1 + 0.15 * torch.rand(42, 1, generator=generator, dtype=torch.float64))
-    x = torch.randn(2, 42, 3, generator=generator)
-    return x.to(dtype), positions.to(dtype), mesh.faces
+    """The cards' example: two signals on a randomly bumped 42-vertex icosphere."""
+    return example_mesh_inputs(2, dtype, torch.Generator().manual_seed(0))
 
 
 def _folding_grid(dtype):

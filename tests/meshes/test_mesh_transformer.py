@@ -17,6 +17,7 @@ from gdl_zoo.meshes.mesh_transformer import (
     heat_kernel_matrix,
     intrinsic_distance_matrix,
 )
+from gdl_zoo.meshes.models import example_mesh_inputs
 from gdl_zoo.meshes.operators import MeshOperators
 from gdl_zoo.symmetry.actions import Invariant
 from gdl_zoo.symmetry.testing import assert_equivariant, assert_invariant, equivariance_error
@@ -26,11 +27,8 @@ BIASES = ["geodesic", "heat"]
 
 
 def _bumpy_sphere(dtype):
-    generator = torch.Generator().manual_seed(0)
-    positions, mesh = icosphere(1)
-    positions = positions * (1 + 0.15 * torch.rand(42, 1, generator=generator, dtype=torch.float64))
-    x = torch.randn(2, 42, 3, generator=generator)
-    return x.to(dtype), positions.to(dtype), mesh.faces
+    """The cards' example: two signals on a randomly bumped 42-vertex icosphere."""
+    return example_mesh_inputs(2, dtype, torch.Generator().manual_seed(0))
 
 
 def _folding_grid(dtype):
