@@ -30,7 +30,7 @@ from gdl_zoo.gauges.actions import GaugeMeshSymmetry, GaugeVertexOutputs
 from gdl_zoo.gauges.gem_cnn import GEMCNN, GaugeTransformer
 from gdl_zoo.gauges.mesh_network import MeshGaugeNetwork
 from gdl_zoo.gauges.so2_irreps import SO2Irreps
-from gdl_zoo.meshes.generators import icosphere
+from gdl_zoo.meshes.generators import bumpy_icosphere
 from gdl_zoo.zoo import ModelCard, register
 
 __all__ = [
@@ -75,12 +75,11 @@ def example_gauge_mesh_inputs(
     Shapes:
         features: (42, 4); positions: (42, 3); faces: (80, 3); frame: (42,).
     """
-    positions, mesh = icosphere(_SUBDIVISIONS, dtype=torch.float64)
+    positions, mesh = bumpy_icosphere(_SUBDIVISIONS, 0.15, generator)
     n = len(positions)
-    radius = 1 + 0.15 * torch.rand(n, 1, generator=generator, dtype=torch.float64)
     features = torch.randn(n, EXAMPLE_IRREPS_IN.dim, generator=generator, dtype=torch.float64)
     frame = math.tau * torch.rand(n, generator=generator, dtype=torch.float64)
-    return features.to(dtype), (positions * radius).to(dtype), mesh.faces, frame.to(dtype)
+    return features.to(dtype), positions.to(dtype), mesh.faces, frame.to(dtype)
 
 
 def gem_cnn(**overrides) -> MeshGaugeNetwork:

@@ -14,7 +14,7 @@ from gdl_zoo._lazy import lazy_exports
 
 _MODULES: dict[str, tuple[str, ...]] = {
     "mesh": ("TriangleMesh", "VertexRings", "MeshError"),
-    "generators": ("icosphere", "torus", "grid"),
+    "generators": ("icosphere", "bumpy_icosphere", "torus", "grid"),
     "io": ("read_mesh",),
     "sparse": ("SparsityPattern", "Factorization", "sparse_solve"),
     "geometry": (

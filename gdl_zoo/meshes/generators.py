@@ -1,4 +1,4 @@
-"""Generated meshes for tests and examples: icosphere, torus, planar grid.
+"""Generated meshes for tests and examples: icosphere (smooth or bumped), torus, planar grid.
 
 Each generator returns ``(positions, mesh)``: float vertex positions and the
 validated :class:`~gdl_zoo.meshes.mesh.TriangleMesh`, faces counter-clockwise
@@ -18,7 +18,7 @@ import torch
 from gdl_zoo._validation import check_positive_int
 from gdl_zoo.meshes.mesh import TriangleMesh
 
-__all__ = ["icosphere", "torus", "grid"]
+__all__ = ["icosphere", "bumpy_icosphere", "torus", "grid"]
 
 
 def icosphere(
@@ -68,6 +68,34 @@ def icosphere(
         verts = torch.cat([verts, mids])
     verts = radius * verts / verts.norm(dim=1, keepdim=True)
     return verts.to(dtype), TriangleMesh(faces, len(verts))
+
+
+def bumpy_icosphere(
+    subdivisions: int,
+    amplitude: float,
+    generator: torch.Generator,
+    dtype: torch.dtype = torch.float64,
+) -> tuple[torch.Tensor, TriangleMesh]:
+    """An :func:`icosphere` whose vertices are pushed out by random factors in ``[1, 1 + a)``.
+
+    The bumps make the metric generic (no intrinsic symmetry left), so that a
+    symmetry test cannot pass by accident.  The factors are drawn in float64
+    from ``generator`` (one ``(N, 1)`` draw), then the positions are cast.
+
+    Args:
+        subdivisions: ``s ≥ 0``.
+        amplitude: ``a ≥ 0``.
+        generator: the source of the factors.
+        dtype: floating dtype of the positions.
+
+    Shapes:
+        positions: (N, 3); mesh.faces: (F, 3).
+    """
+    if not (isinstance(amplitude, (int, float)) and math.isfinite(amplitude) and amplitude >= 0):
+        raise ValueError(f"amplitude: expected a finite number ≥ 0, got {amplitude!r}")
+    positions, mesh = icosphere(subdivisions)
+    scale = 1 + amplitude * torch.rand(len(positions), 1, generator=generator, dtype=torch.float64)
+    return (positions * scale).to(dtype), mesh
 
 
 def torus(

@@ -17,7 +17,7 @@ import torch
 
 from gdl_zoo.meshes.actions import MeshSymmetry, VertexOutputs
 from gdl_zoo.meshes.diffusionnet import MeshDiffusionNet
-from gdl_zoo.meshes.generators import icosphere
+from gdl_zoo.meshes.generators import bumpy_icosphere
 from gdl_zoo.meshes.mesh_transformer import MeshTransformer
 from gdl_zoo.zoo import ModelCard, register
 
@@ -41,10 +41,9 @@ def example_mesh_inputs(
     Shapes:
         x: (B, N, 3); positions: (N, 3); faces: (F, 3).
     """
-    positions, mesh = icosphere(EXAMPLE_SUBDIVISIONS, dtype=torch.float64)
-    radius = 1 + 0.15 * torch.rand(len(positions), 1, generator=generator, dtype=torch.float64)
+    positions, mesh = bumpy_icosphere(EXAMPLE_SUBDIVISIONS, 0.15, generator)
     x = torch.randn(batch_size, len(positions), EXAMPLE_CHANNELS, generator=generator)
-    return x.to(dtype), (positions * radius).to(dtype), mesh.faces
+    return x.to(dtype), positions.to(dtype), mesh.faces
 
 
 def _diffusionnet(**overrides) -> MeshDiffusionNet:

@@ -17,7 +17,7 @@ from gdl_zoo.gauges.frames import (
 )
 from gdl_zoo.gauges.gem_conv import GEMConv
 from gdl_zoo.gauges.so2_irreps import SO2Irreps
-from gdl_zoo.meshes.generators import grid, icosphere, torus
+from gdl_zoo.meshes.generators import bumpy_icosphere, grid, torus
 from gdl_zoo.meshes.geometry import angle_defect, angle_sums, corner_angles, edge_lengths
 from gdl_zoo.meshes.mesh import TriangleMesh
 from gdl_zoo.symmetry.testing import assert_equivariant
@@ -28,10 +28,8 @@ def _gen(seed=7):
 
 
 def _bumped_sphere(subdivisions=1, seed=0):
-    positions, mesh = icosphere(subdivisions)
-    gen = torch.Generator().manual_seed(seed)
-    radius = 1 + 0.2 * torch.rand(len(positions), 1, generator=gen, dtype=torch.float64)
-    return mesh, edge_lengths(mesh, positions * radius)
+    positions, mesh = bumpy_icosphere(subdivisions, 0.2, torch.Generator().manual_seed(seed))
+    return mesh, edge_lengths(mesh, positions)
 
 
 def _cone(k=7, apex=0.7, seed=0):

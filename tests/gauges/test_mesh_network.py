@@ -15,7 +15,7 @@ from gdl_zoo.gauges.gem_cnn import GEMCNN, GaugeTransformer
 from gdl_zoo.gauges.mesh_network import MeshGaugeNetwork
 from gdl_zoo.gauges.so2_irreps import SO2Irreps
 from gdl_zoo.meshes.actions import HingeFold
-from gdl_zoo.meshes.generators import grid, icosphere
+from gdl_zoo.meshes.generators import bumpy_icosphere, grid, icosphere
 from gdl_zoo.meshes.geometry import edge_lengths
 from gdl_zoo.symmetry.actions import Invariant
 from gdl_zoo.symmetry.testing import assert_equivariant, assert_invariant, equivariance_error
@@ -34,10 +34,9 @@ def _network(cls, dtype, nonlinearity="norm"):
 
 
 def _sphere_inputs(dtype, seed=0):
-    positions, mesh = icosphere(1)
     gen = torch.Generator().manual_seed(seed)
+    positions, mesh = bumpy_icosphere(1, 0.2, gen)
     n = len(positions)
-    positions = positions * (1 + 0.2 * torch.rand(n, 1, generator=gen, dtype=torch.float64))
     x = torch.randn(n, IN.dim, generator=gen, dtype=torch.float64)
     frame = 2 * math.pi * torch.rand(n, generator=gen, dtype=torch.float64)
     return x.to(dtype), positions.to(dtype), mesh.faces, frame.to(dtype)

@@ -17,16 +17,14 @@ from gdl_zoo.meshes.diffusion import (
     implicit_diffusion,
     spectral_diffusion,
 )
-from gdl_zoo.meshes.generators import grid, icosphere
+from gdl_zoo.meshes.generators import bumpy_icosphere, grid, icosphere
 from gdl_zoo.meshes.geometry import edge_lengths
 from gdl_zoo.meshes.operators import MeshOperators
 
 
 def _bumpy_sphere(subdivisions: int = 1, k_eig: int = 0, dtype=torch.float64):
-    generator = torch.Generator().manual_seed(0)
-    x, mesh = icosphere(subdivisions)
-    x = x * (1 + 0.15 * torch.rand(len(x), 1, generator=generator, dtype=x.dtype))
-    return MeshOperators.from_positions(mesh, x.to(dtype), k_eig=k_eig)
+    x, mesh = bumpy_icosphere(subdivisions, 0.15, torch.Generator().manual_seed(0), dtype)
+    return MeshOperators.from_positions(mesh, x, k_eig=k_eig)
 
 
 def _signal(ops: MeshOperators, shape=(2,), channels: int = 3, dtype=torch.float64):

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from gdl_zoo.meshes.generators import grid, icosphere, torus
+from gdl_zoo.meshes.generators import bumpy_icosphere, grid, icosphere, torus
 
 
 def _signed_volume(positions, mesh):
@@ -44,3 +44,16 @@ def test_generators_reject_bad_arguments():
         torus(minor_radius=2.0)
     with pytest.raises(ValueError, match="rows"):
         grid(0, 3)
+
+
+def test_bumpy_icosphere_pushes_vertices_out_reproducibly():
+    smooth, mesh = icosphere(1)
+    bumpy, same = bumpy_icosphere(1, 0.15, torch.Generator().manual_seed(0), torch.float32)
+    again, _ = bumpy_icosphere(1, 0.15, torch.Generator().manual_seed(0), torch.float32)
+    assert torch.equal(same.faces, mesh.faces) and bumpy.dtype == torch.float32
+    assert torch.equal(bumpy, again)
+    radius = bumpy.double().norm(dim=1)
+    assert float(radius.min()) >= 1 - 1e-6 and float(radius.max()) < 1.15
+    assert float(radius.std()) > 0.01  # really bumped
+    with pytest.raises(ValueError, match="amplitude: expected a finite number"):
+        bumpy_icosphere(1, -0.1, torch.Generator())

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from gdl_zoo.meshes.generators import grid, icosphere
+from gdl_zoo.meshes.generators import bumpy_icosphere, grid, icosphere
 from gdl_zoo.meshes.geodesics import HeatGeodesics, heat_geodesic_distance
 from gdl_zoo.meshes.geometry import edge_lengths
 
@@ -82,9 +82,7 @@ def test_bad_inputs_are_rejected():
 def test_float32_lengths_give_the_float64_distances(seed):
     # the Poisson step's 1e-10 relative mass shift is rounded away in float32: these bumped
     # spheres then gave distances wrong by O(1) (silently) before it was built in float64
-    x, mesh = icosphere(1)
-    generator = torch.Generator().manual_seed(seed)
-    x = x * (1 + 0.15 * torch.rand(len(x), 1, generator=generator, dtype=x.dtype))
+    x, mesh = bumpy_icosphere(1, 0.15, torch.Generator().manual_seed(seed))
     lengths = edge_lengths(mesh, x)
     sources = torch.arange(mesh.num_vertices)
     d32 = HeatGeodesics(mesh, lengths.float())(sources)
