@@ -8,6 +8,7 @@ benchmarked like the built-in ones.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import json
 import os
@@ -63,6 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--models", nargs="+", default=None, metavar="NAME", help="restrict model suites"
     )
     p_bench.add_argument("--out", type=Path, default=Path("bench-out"), help="report folder")
+    p_bench.add_argument(
+        "--records",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also save each suite's record as DIR/<suite>/ as soon as it completes "
+        "(the layout of benchmarks/results; a suite that fails keeps its old record)",
+    )
     p_bench.add_argument("--quick", action="store_true", help="small problems, a few minutes")
     p_bench.add_argument("--repeat", type=int, default=3, help="timing repeats")
     p_bench.add_argument("--seed", type=int, default=0)
@@ -165,7 +174,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from gdl_zoo.bench.runner import run_suites, write_report
+    from gdl_zoo.bench.runner import run_suites, write_record, write_report
     from gdl_zoo.bench.suites import BenchContext, list_suites, select_suites
 
     if args.list:
@@ -196,7 +205,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         data_dir=data_dir,
         models=tuple(args.models) if args.models else None,
     )
-    run = run_suites(suites, context, progress=not args.no_progress)
+    save = None if args.records is None else functools.partial(write_record, records=args.records)
+    run = run_suites(suites, context, progress=not args.no_progress, on_result=save)
     report = write_report(run, args.out)
     print(_table([_suite_summary(result) for result in run.results], _SUMMARY_HEADER))
     print(

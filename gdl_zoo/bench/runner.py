@@ -11,7 +11,7 @@ import os
 import platform
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +34,7 @@ __all__ = [
     "RESULTS_SCHEMA_PATH",
     "SCHEMA_VERSION",
     "write_report",
+    "write_record",
 ]
 
 #: Version of the results.json layout; bumped when a field changes meaning or disappears.
@@ -82,8 +83,21 @@ class BenchRun:
         return all(r.error is None and not r.failed_checks for r in self.results)
 
 
-def run_suites(suites: Sequence[Suite], context: BenchContext, progress: bool = True) -> BenchRun:
-    """Run each suite in turn; a suite that raises is recorded and the rest continue."""
+def run_suites(
+    suites: Sequence[Suite],
+    context: BenchContext,
+    progress: bool = True,
+    on_result: Callable[[BenchRun, SuiteResult], None] | None = None,
+) -> BenchRun:
+    """Run each suite in turn; a suite that raises is recorded and the rest continue.
+
+    Args:
+        suites: what to run, in order.
+        context: the settings shared by every suite.
+        progress: show a progress bar.
+        on_result: called as ``on_result(run_so_far, result)`` after each suite, so
+            that a long run can save each suite's record as soon as it exists.
+    """
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     results = []
     bar = tqdm(suites, desc="gdl-zoo bench", unit="suite", disable=not progress)
@@ -96,6 +110,8 @@ def run_suites(suites: Sequence[Suite], context: BenchContext, progress: bool = 
         except Exception:  # noqa: BLE001 — one failing suite must not stop the others
             records, error = (), traceback.format_exc()
         results.append(SuiteResult(suite, records, time.perf_counter() - start, error))
+        if on_result is not None:
+            on_result(BenchRun(context, tuple(results), started), results[-1])
     return BenchRun(context, tuple(results), started)
 
 
@@ -166,21 +182,23 @@ class ReportFiles:
     Attributes:
         json: ``results.json``, the source of everything else.
         markdown: ``report.md`` (tables, figures linked).
-        html: ``report.html`` (tables, figures embedded; self-contained).
+        html: ``report.html`` (tables, figures embedded; self-contained), or
+            ``None`` when none was asked for.
         figures: the PNGs drawn from the records.
     """
 
     json: Path
     markdown: Path
-    html: Path
+    html: Path | None
     figures: tuple[Figure, ...]
 
 
-def write_report(run: BenchRun, out: Path) -> ReportFiles:
+def write_report(run: BenchRun, out: Path, html: bool = True) -> ReportFiles:
     """Write ``results.json``, the PNG figures, ``report.md`` and ``report.html`` into ``out``.
 
     The figures and both reports are rendered from the JSON object that is
-    written, so they cannot disagree with it.
+    written, so they cannot disagree with it.  With ``html=False`` no
+    ``report.html`` is written (:attr:`ReportFiles.html` is then ``None``).
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -190,5 +208,29 @@ def write_report(run: BenchRun, out: Path) -> ReportFiles:
     figures = tuple(write_figures(data, out))
     md_path, html_path = out / "report.md", out / "report.html"
     md_path.write_text(to_markdown(data, list(figures)) + "\n")
+    if not html:
+        return ReportFiles(json_path, md_path, None, figures)
     html_path.write_text(to_html(data, list(figures), out))
     return ReportFiles(json_path, md_path, html_path, figures)
+
+
+def write_record(run: BenchRun, result: SuiteResult, records: Path) -> ReportFiles | None:
+    """Save one suite's record as ``records/<suite name>/``, the layout of ``benchmarks/results``.
+
+    The record is a report of that suite alone (``results.json``, ``report.md``,
+    its PNGs; no HTML), naming the run's machine, library versions, start date
+    and settings.  A suite that raised leaves an existing record untouched and
+    returns ``None``, so a failed re-run never replaces a good record.
+
+    Args:
+        run: the run the suite belongs to (its context and start date are used).
+        result: the suite's outcome.
+        records: the folder holding one subfolder per suite.
+    """
+    if result.error is not None:
+        return None
+    folder = Path(records) / result.suite.name
+    if folder.exists():
+        for stale in folder.glob("*.png"):
+            stale.unlink()
+    return write_report(BenchRun(run.context, (result,), run.started), folder, html=False)
