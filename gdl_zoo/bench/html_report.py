@@ -13,7 +13,7 @@ import html
 from pathlib import Path
 
 from gdl_zoo.bench.plots import Figure
-from gdl_zoo.bench.tables import format_value, machine_line
+from gdl_zoo.bench.tables import format_value, machine_line, suite_facts
 
 __all__ = ["to_html"]
 
@@ -52,7 +52,7 @@ def _figure(figure: Figure, folder: Path) -> str:
 def _suite(suite: dict) -> str:
     head = (
         f"<h2>{html.escape(suite['name'])} "
-        f"<small>({html.escape(suite['kind'])}, {suite['seconds']:.1f} s)</small></h2>"
+        f"<small>({html.escape(suite_facts(suite))})</small></h2>"
     )
     if suite.get("description"):
         head += f"<p>{html.escape(suite['description'])}</p>"

@@ -56,12 +56,16 @@ class SuiteResult:
         records: its measurements (empty when it failed).
         seconds: wall time of the suite.
         error: ``None``, or the exception text and traceback.
+        load_average: the machine's 1-, 5- and 15-minute load averages when the
+            suite started (how many processes competed for the CPUs), ``None``
+            where the platform does not report them.
     """
 
     suite: Suite
     records: tuple[Record, ...]
     seconds: float
     error: str | None = None
+    load_average: tuple[float, float, float] | None = None
 
     @property
     def failed_checks(self) -> list[Record]:
@@ -103,16 +107,26 @@ def run_suites(
     bar = tqdm(suites, desc="gdl-zoo bench", unit="suite", disable=not progress)
     for suite in bar:
         bar.set_postfix_str(suite.name)
+        load = _load_average()
         start = time.perf_counter()
         try:
             records = tuple(suite.run(context))
             error = None
         except Exception:  # noqa: BLE001 — one failing suite must not stop the others
             records, error = (), traceback.format_exc()
-        results.append(SuiteResult(suite, records, time.perf_counter() - start, error))
+        seconds = time.perf_counter() - start
+        results.append(SuiteResult(suite, records, seconds, error, load))
         if on_result is not None:
             on_result(BenchRun(context, tuple(results), started), results[-1])
     return BenchRun(context, tuple(results), started)
+
+
+def _load_average() -> tuple[float, float, float] | None:
+    """The 1-, 5- and 15-minute load averages, ``None`` where the platform has none."""
+    try:
+        return tuple(round(x, 2) for x in os.getloadavg())
+    except (AttributeError, OSError):
+        return None
 
 
 def machine_info() -> dict[str, object]:
@@ -167,6 +181,7 @@ def to_json(run: BenchRun) -> dict:
                 "kind": r.suite.kind,
                 "description": r.suite.description,
                 "seconds": r.seconds,
+                "load_average": None if r.load_average is None else list(r.load_average),
                 "error": r.error,
                 "records": [_json_value(dataclasses.asdict(rec)) for rec in r.records],
             }

@@ -6,7 +6,7 @@ import math
 
 from gdl_zoo.bench.plots import Figure
 
-__all__ = ["format_value", "machine_line", "to_markdown"]
+__all__ = ["format_value", "machine_line", "suite_facts", "to_markdown"]
 
 
 def format_value(value: float | None) -> str:
@@ -26,7 +26,24 @@ def machine_line(data: dict) -> str:
         f"{machine['cuda'] or 'no GPU'}; Python {machine['python']}, torch {machine['torch']}, "
         f"gdl_zoo {machine['gdl_zoo']}; seed {context['seed']}, repeat {context['repeat']}, "
         f"device {context['device']}, quick {context['quick']}."
-    )
+    ) + _libraries(machine)
+
+
+def _libraries(machine: dict) -> str:
+    """`` Libraries: e3nn 0.6.0, …`` for the installed ones besides torch ('' if none known)."""
+    installed = [
+        f"{name} {version}"
+        for name, version in (machine.get("libraries") or {}).items()
+        if version is not None and name != "torch"
+    ]
+    return f" Libraries: {', '.join(installed)}." if installed else ""
+
+
+def suite_facts(suite: dict) -> str:
+    """Kind, wall time and (when known) the load average at its start, of one suite entry."""
+    facts = f"{suite['kind']}, {suite['seconds']:.1f} s"
+    load = suite.get("load_average")
+    return facts if load is None else f"{facts}, load {load[0]:.1f}"
 
 
 def to_markdown(data: dict, figures: list[Figure] = ()) -> str:
@@ -40,7 +57,7 @@ def to_markdown(data: dict, figures: list[Figure] = ()) -> str:
     for figure in figures:
         lines += [f"![{figure.title}]({figure.filename})", "", f"*{figure.caption}*", ""]
     for suite in data["suites"]:
-        lines += [f"## {suite['name']} ({suite['kind']}, {suite['seconds']:.1f} s)", ""]
+        lines += [f"## {suite['name']} ({suite_facts(suite)})", ""]
         if suite.get("description"):
             lines += [suite["description"], ""]
         if suite["error"] is not None:

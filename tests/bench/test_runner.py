@@ -4,8 +4,9 @@ import json
 import math
 
 import pytest
+import torch
 
-from gdl_zoo.bench.runner import run_suites, to_json, write_report
+from gdl_zoo.bench.runner import run_suites, to_json, write_record, write_report
 from gdl_zoo.bench.suites import (
     BenchContext,
     Record,
@@ -83,3 +84,33 @@ def test_time_callable_and_ratio():
     assert ratio(2.0, 1.0) == 2.0 and math.isnan(ratio(1.0, 0.0))
     with pytest.raises(ValueError, match="repeat"):
         time_callable(lambda: None, repeat=0)
+
+
+def test_each_completed_suite_is_saved_as_its_own_record(tmp_path):
+    def fine(context):
+        return [Record("layer", "time", 0.25, "s")]
+
+    def boom(context):
+        raise RuntimeError("deliberate failure")
+
+    records = tmp_path / "records"
+    (records / "t.boom").mkdir(parents=True)
+    (records / "t.boom" / "results.json").write_text("the good old record")
+    saved = []
+
+    def save(run_so_far, result):
+        saved.append((len(run_so_far.results), write_record(run_so_far, result, records)))
+
+    run = run_suites(
+        [_suite("t.fine", fine), _suite("t.boom", boom)], BenchContext(seed=7), False, save
+    )
+    assert [n for n, _ in saved] == [1, 2]  # called after each suite, with the run so far
+    files = saved[0][1]
+    assert files.html is None and files.json == records / "t.fine" / "results.json"
+    data = json.loads(files.json.read_text())
+    assert [s["name"] for s in data["suites"]] == ["t.fine"]
+    assert data["started"] == run.started and data["context"]["seed"] == 7
+    assert data["machine"]["libraries"]["torch"] == torch.__version__
+    assert "0.25" in (records / "t.fine" / "report.md").read_text()
+    assert saved[1][1] is None  # the failed suite wrote nothing ...
+    assert (records / "t.boom" / "results.json").read_text() == "the good old record"  # ... kept
