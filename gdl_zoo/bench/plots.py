@@ -10,8 +10,9 @@ numbers), so the PNGs, ``report.md`` and ``report.html`` always agree with
 - ``speed_ratios.png``: every record of unit ``"ratio"`` from suites of kind
   ``speed`` (time or memory of ours over the reference), with parity at 1;
 - ``curve_<suite>_<metric>.png``: one line per record whose ``details`` hold a
-  ``"curve"`` (``{"x": [...], "y": [...], "x_label": str}``), grouped by suite
-  and metric, e.g. accuracy against rotation angle or along a weight-space path.
+  ``"curve"`` (``{"x": [...], "y": [...], "x_label": str}``, and a
+  ``"y_label"`` when y is not the record's metric), grouped by suite and
+  metric, e.g. accuracy against rotation angle or along a weight-space path.
 
 Matplotlib is used through its object API (no ``pyplot`` state).
 """
@@ -154,7 +155,8 @@ def _curves(data: dict, out: Path) -> list[Figure]:
             ys = [math.nan if y is None else y for y in curve["y"]]
             axes.plot(curve["x"], ys, marker="o", markersize=3, label=r["name"])
         axes.set_xlabel(records[0]["details"]["curve"].get("x_label", ""))
-        axes.set_ylabel(f"{metric} ({records[0]['unit']})")
+        first = records[0]
+        axes.set_ylabel(first["details"]["curve"].get("y_label", f"{metric} ({first['unit']})"))
         axes.set_title(suite, fontsize="medium")
         axes.grid(True, alpha=0.3)
         axes.legend(fontsize="small")

@@ -91,3 +91,17 @@ def test_errors_below_the_log_floor_are_still_drawn(tmp_path, value):
         ]
     }
     assert [f.filename for f in write_figures(data, tmp_path)] == ["equivariance.png"]
+
+
+def test_a_curve_names_its_y_axis_when_y_is_not_the_metric(tmp_path, monkeypatch):
+    from matplotlib.axes import Axes
+
+    labels = []
+    monkeypatch.setattr(Axes, "set_ylabel", lambda self, label, **kw: labels.append(label))
+    curve = {"x": [0.0, 1.0], "y": [2.0, 3.0], "x_label": "position", "y_label": "test loss"}
+    record = _record("FIP", "barrier", 1.0, "nats", curve=curve)
+    data = {"suites": [_suite("d.path", "accuracy", [record])]}
+    write_figures(data, tmp_path)
+    del curve["y_label"]
+    write_figures(data, tmp_path)
+    assert labels == ["test loss", "barrier (nats)"]
