@@ -18,6 +18,8 @@ from pathlib import Path
 
 import torch
 
+from gdl_zoo.training.command import add_train_command, run_train_command
+
 __all__ = ["main", "build_parser"]
 
 _DTYPES = {"float64": torch.float64, "float32": torch.float32}
@@ -80,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir", type=Path, default=None, help="datasets (default: $GDL_ZOO_DATA)"
     )
     p_bench.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    add_train_command(sub)
     return parser
 
 
@@ -246,7 +250,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             importlib.import_module(module)
         except ImportError as error:
             return _error(f"could not import plugin {module!r}: {error}")
-    command = {"list": _cmd_list, "check": _cmd_check, "bench": _cmd_bench}[args.command]
+    command = {
+        "list": _cmd_list,
+        "check": _cmd_check,
+        "bench": _cmd_bench,
+        "train": run_train_command,
+    }[args.command]
     return command(args)
 
 
