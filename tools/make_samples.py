@@ -2,7 +2,8 @@
 
 Usage: ``python tools/make_samples.py ../shared/data``.  The samples let
 ``gdl-zoo bench --quick`` run with no data directory; their sources and
-licences are listed in ``gdl_zoo/data/samples/README.md``.
+licences are listed in ``gdl_zoo/data/samples/README.md``.  It also rewrites
+``gdl_zoo/data/samples/SHA256SUMS``, the digests the sample loaders check.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gdl_zoo.data.checksums import CHECKSUM_FILE, sha256_file
 from gdl_zoo.data.mnist import load_mnist_test
 
 SAMPLES = Path(__file__).resolve().parents[1] / "gdl_zoo" / "data" / "samples"
@@ -41,6 +43,10 @@ def main(data_dir: Path) -> None:
     (SAMPLES / "acac").mkdir(exist_ok=True)
     for name, count in ACAC.items():
         (SAMPLES / "acac" / name).write_text(_first_configurations(acac / name, count))
+    listed = ["mnist_test_sample.npz", "acac/LICENSE", *(f"acac/{name}" for name in ACAC)]
+    (SAMPLES / CHECKSUM_FILE).write_text(
+        "".join(f"{sha256_file(SAMPLES / name)}  {name}\n" for name in sorted(listed))
+    )
 
 
 if __name__ == "__main__":

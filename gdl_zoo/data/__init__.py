@@ -1,9 +1,13 @@
 """Datasets: loaders of standard raw layouts and seeded synthetic generators.
 
 Loaders read from a data root: the ``data_dir`` argument, else the
-``GDL_ZOO_DATA`` environment variable; nothing is downloaded.
+``GDL_ZOO_DATA`` environment variable; nothing is downloaded.  Every file a
+loader reads is checked against the nearest ``SHA256SUMS`` manifest above it
+when that manifest lists it (:func:`verify_file`); the embedded samples ship
+with one.
 """
 
+from gdl_zoo.data.checksums import CHECKSUM_FILE, ChecksumError, sha256_file, verify_file
 from gdl_zoo.data.extxyz import (
     ELEMENTS,
     Molecule,
@@ -27,6 +31,10 @@ from gdl_zoo.data.tu_dataset import TUDataset, load_tu_dataset
 from gdl_zoo.data.warped_sequences import warped_sequences
 
 __all__ = [
+    "CHECKSUM_FILE",
+    "ChecksumError",
+    "sha256_file",
+    "verify_file",
     "ELEMENTS",
     "Molecule",
     "MoleculeBatch",

@@ -31,6 +31,8 @@ from typing import Any
 
 import torch
 
+from gdl_zoo.data.checksums import verify_file
+
 __all__ = [
     "ELEMENTS",
     "Molecule",
@@ -281,13 +283,13 @@ def read_extxyz(
     Raises:
         FileNotFoundError: when ``path`` does not exist.
         ValueError: for malformed content, naming the file and line.
+        ChecksumError: the nearest ``SHA256SUMS`` above the file lists another digest.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no extxyz file at {path}")
-    return parse_extxyz(
-        path.read_text(), energy_key=energy_key, forces_key=forces_key, source=str(path)
-    )
+    text = verify_file(path).read_text()
+    return parse_extxyz(text, energy_key=energy_key, forces_key=forces_key, source=str(path))
 
 
 def collate_molecules(

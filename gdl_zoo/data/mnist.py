@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from gdl_zoo.data.checksums import verify_file
 from gdl_zoo.data.data_root import data_root
 
 __all__ = ["MNIST_TEST_FILES", "load_mnist_test", "rotate_images", "rotated_mnist"]
@@ -46,7 +47,7 @@ def _read_idx(path: Path, magic: int, dims: tuple[int, ...]) -> torch.Tensor:
             f"MNIST file not found: {path} (data_dir or GDL_ZOO_DATA must point to the folder "
             "that holds mnist/)"
         )
-    with gzip.open(path, "rb") as stream:
+    with gzip.open(verify_file(path), "rb") as stream:
         raw = stream.read()
     header = 4 * (1 + len(dims))
     if len(raw) < header:
@@ -83,6 +84,8 @@ def load_mnist_test(
         FileNotFoundError: no data root, or a file missing (naming the path).
         ValueError: a wrong magic number, header sizes or file length, or labels
             outside ``0…9``.
+        ChecksumError: a file differs from its digest in ``<data_dir>/SHA256SUMS``
+            (:func:`~gdl_zoo.data.checksums.verify_file`).
     """
     folder = data_root(data_dir, "mnist/" + MNIST_TEST_FILES["images"]) / "mnist"
     images = _read_idx(folder / MNIST_TEST_FILES["images"], _IMAGES_MAGIC, (_TEST_SIZE, 28, 28))

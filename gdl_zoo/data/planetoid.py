@@ -8,7 +8,10 @@ layout is that of ``kimiyoung/planetoid`` (``<data_dir>/planetoid/ind.NAME.EXT``
 pickled SciPy sparse features ``x``, ``tx``, ``allx``, one-hot labels ``y``,
 ``ty``, ``ally``, the adjacency dict ``graph`` and the test indices
 ``test.index``.  The pickles are read from local files only (never from the
-network); CiteSeer's test nodes without features get zero rows, as in
+network), verified against ``<data_dir>/SHA256SUMS`` when it lists them, and
+unpickled with an allow-list of the classes these files hold (NumPy arrays,
+SciPy CSR matrices, ``list``, ``defaultdict``, ``codecs.encode``), so a tampered file cannot run
+code while it loads; CiteSeer's test nodes without features get zero rows, as in
 PyTorch Geometric.
 
 Shapes use ``N`` nodes, ``E`` directed edges, ``C`` features.
@@ -25,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from gdl_zoo.data.checksums import verify_file
 from gdl_zoo.data.data_root import data_root
 
 __all__ = ["PLANETOID_NAMES", "PlanetoidGraph", "load_planetoid"]
@@ -55,15 +59,46 @@ class PlanetoidGraph:
     num_classes: int
 
 
+#: The only globals the raw Planetoid pickles may name (Python 2 and 3 spellings).
+_PICKLE_GLOBALS = frozenset(
+    {
+        ("__builtin__", "list"),
+        ("_codecs", "encode"),  # how Python 3 writes bytes into a protocol-2 pickle
+        ("builtins", "list"),
+        ("collections", "defaultdict"),
+        ("numpy", "dtype"),
+        ("numpy", "ndarray"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("scipy.sparse.csr", "csr_matrix"),
+        ("scipy.sparse._csr", "csr_matrix"),
+    }
+)
+
+
+class _PlanetoidUnpickler(pickle.Unpickler):
+    """An unpickler that resolves only :data:`_PICKLE_GLOBALS` (no arbitrary callables)."""
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in _PICKLE_GLOBALS:
+            raise pickle.UnpicklingError(
+                f"{self.source}: expected only NumPy arrays, SciPy CSR matrices, lists and "
+                f"defaultdicts in a Planetoid pickle, got a reference to {module}.{name}"
+            )
+        return super().find_class(module, name)
+
+
 def _read(path: Path):
     if not path.is_file():
         raise FileNotFoundError(
             f"Planetoid file not found: {path} (data_dir or GDL_ZOO_DATA must point to the "
             "folder that holds planetoid/)"
         )
-    with open(path, "rb") as stream, warnings.catch_warnings():
+    with open(verify_file(path), "rb") as stream, warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # old scipy.sparse.csr pickles
-        return pickle.load(stream, encoding="latin1")
+        unpickler = _PlanetoidUnpickler(stream, encoding="latin1")
+        unpickler.source = path
+        return unpickler.load()
 
 
 def _dense(matrix) -> np.ndarray:
@@ -76,6 +111,8 @@ def load_planetoid(name: str, data_dir: str | os.PathLike | None = None) -> Plan
     Raises:
         ValueError: an unknown name, or inconsistent file contents.
         FileNotFoundError: no data root or a missing file (naming the path).
+        ChecksumError: a file differs from its digest in ``<data_dir>/SHA256SUMS``.
+        pickle.UnpicklingError: a pickle that names a class outside the allow-list.
     """
     name = name.lower()
     if name not in PLANETOID_NAMES:
@@ -85,7 +122,7 @@ def load_planetoid(name: str, data_dir: str | os.PathLike | None = None) -> Plan
     index_path = folder / f"ind.{name}.test.index"
     if not index_path.is_file():
         raise FileNotFoundError(f"Planetoid file not found: {index_path}")
-    test_index = np.loadtxt(index_path, dtype=np.int64).reshape(-1)
+    test_index = np.loadtxt(verify_file(index_path), dtype=np.int64).reshape(-1)
     allx, tx = _dense(raw["allx"]), _dense(raw["tx"])
     ally, ty = np.asarray(raw["ally"]), np.asarray(raw["ty"])
     low, high = int(test_index.min()), int(test_index.max())

@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from gdl_zoo.data.checksums import verify_file
+
 __all__ = ["SAMPLE_ROOT", "load_mnist_sample", "acac_sample_dir"]
 
 #: The folder of the embedded samples inside the installed package.
@@ -25,7 +27,7 @@ def load_mnist_sample() -> tuple[torch.Tensor, torch.Tensor]:
     Returns:
         ``(images, labels)``: ``(2500, 28, 28)`` ``uint8`` and ``(2500,)`` ``int64``.
     """
-    with np.load(SAMPLE_ROOT / "mnist_test_sample.npz") as archive:
+    with np.load(verify_file(SAMPLE_ROOT / "mnist_test_sample.npz")) as archive:
         images = torch.from_numpy(archive["images"].copy())
         labels = torch.from_numpy(archive["labels"].astype(np.int64))
     return images, labels

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from gdl_zoo.data.checksums import verify_file
 from gdl_zoo.data.data_root import data_root
 from gdl_zoo.graphs.graph import Graph
 
@@ -58,8 +59,7 @@ def _table(path: Path, required: bool = True) -> np.ndarray | None:
         if required:
             raise FileNotFoundError(f"TU dataset file not found: {path}")
         return None
-    values = np.loadtxt(path, delimiter=",", ndmin=2)
-    return values
+    return np.loadtxt(verify_file(path), delimiter=",", ndmin=2)
 
 
 def _one_hot(labels: np.ndarray) -> torch.Tensor:
@@ -76,6 +76,7 @@ def load_tu_dataset(
 
     Raises:
         FileNotFoundError: no data root or a missing required file.
+        ChecksumError: a file differs from its digest in ``<data_dir>/SHA256SUMS``.
         ValueError: inconsistent files (an edge between two graphs, unsorted indicator,
             a graph id without nodes, length mismatches).
     """

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from gdl_zoo.data.checksums import verify_file
 from gdl_zoo.meshes.mesh import TriangleMesh
 
 __all__ = ["read_mesh"]
@@ -42,6 +43,8 @@ def read_mesh(
 
     Raises:
         FileNotFoundError: no such file.
+        ChecksumError: the nearest ``SHA256SUMS`` above the file lists another digest
+            (:func:`~gdl_zoo.data.checksums.verify_file`).
         ValueError: the file holds no triangles, or the mesh is invalid
             (:class:`~gdl_zoo.meshes.mesh.MeshError` naming faces or edges).
 
@@ -53,7 +56,7 @@ def read_mesh(
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no mesh file at {path}")
-    loaded = trimesh.load(path, process=False, force="mesh", maintain_order=True)
+    loaded = trimesh.load(verify_file(path), process=False, force="mesh", maintain_order=True)
     if merge_vertices or (merge_vertices is None and path.suffix.lower() == ".stl"):
         loaded.merge_vertices()
     faces = np.asarray(loaded.faces, dtype=np.int64)
