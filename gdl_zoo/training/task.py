@@ -35,7 +35,7 @@ __all__ = ["TeacherTask", "build_seeded", "output_tensors"]
 
 
 def build_seeded(card: ModelCard, seed: int) -> nn.Module:
-    """``card.build()`` with the weights that ``seed`` draws; torch's global RNG is left as it was."""
+    """``card.build()`` with the weights ``seed`` draws; torch's global RNG is left alone."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return card.build()
@@ -105,9 +105,7 @@ class TeacherTask:
         ]
         teacher = build_seeded(card, seed + 1).to(device=device, dtype=dtype).eval()
         with torch.no_grad():
-            self.targets = [
-                [t.detach() for t in output_tensors(teacher(*x))] for x in self.samples
-            ]
+            self.targets = [[t.detach() for t in output_tensors(teacher(*x))] for x in self.samples]
 
     def __len__(self) -> int:
         return len(self.samples)
