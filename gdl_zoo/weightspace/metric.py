@@ -20,6 +20,16 @@ J (B·K × P) nor G (P × P) is ever formed.  For operators without forward-mode
 rules, ``J v`` is the vjp of the linear map ``u ↦ Jᵀ u`` (double vjp), which
 reuses the same linearisation.
 
+Data parallel: with ``process_group``, each rank holds a shard ``x^(r)`` of
+the batch (``B_r`` samples, ``B = Σ_r B_r``) and every product is the one of the
+global batch, the local ``J_rᵀ H_r J_r v`` summed over ranks
+(``all_reduce``)::
+
+    G v = (1/B) Σ_r J_rᵀ H_r J_r v
+
+so the Krylov solvers and the FIP step, run on every rank with the same
+vectors, take the same steps as one process holding the whole batch.
+
 The network is evaluated as a deterministic function through
 :func:`torch.func.functional_call`: in eval mode (dropout off, batch norm with
 the running statistics in ``buffers``), the module's own mode restored after.
@@ -35,6 +45,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 from torch.func import functional_call, jvp, vjp
+
+from gdl_zoo.training.distributed import sum_over_ranks
 
 __all__ = [
     "ParameterLayout",
@@ -156,9 +168,21 @@ class OutputMetric:
         forward_mode: ``"jvp"`` (forward-mode AD), ``"double_vjp"`` (``J v`` as
             the vjp of ``u ↦ Jᵀu``), or ``"auto"``: jvp, falling back to
             double vjp when an operator has no forward-mode rule.
+        process_group: a :mod:`torch.distributed` group (e.g.
+            ``torch.distributed.group.WORLD``) whose ranks each hold a shard
+            of the batch in ``inputs``; the metric is then the one of the
+            global batch, ``(1/B) Σ_r J_rᵀ H_r J_r`` with ``B`` the sum of the
+            shard sizes (shards may differ in size).  Every rank must build
+            the metric and apply it to the same vectors, in the same order.
+            ``None`` (default): the batch is all in ``inputs``.
+
+    Attributes:
+        batch_size: ``B``, the batch the products are normalised by: the
+            global batch under ``process_group``.
 
     Shapes:
-        inputs: ``(B, …)``; outputs ``f(x; θ)``: ``(B, K)``; vectors: ``(P,)``.
+        inputs: ``(B, …)`` (``(B_r, …)``, this rank's shard, under
+        ``process_group``); outputs ``f(x; θ)``: ``(B, K)``; vectors: ``(P,)``.
 
     Raises:
         ValueError: no trainable parameters, inputs on another device or empty,
@@ -175,6 +199,7 @@ class OutputMetric:
         base_point: torch.Tensor | None = None,
         buffers: Mapping[str, torch.Tensor] | None = None,
         forward_mode: str = "auto",
+        process_group: torch.distributed.ProcessGroup | None = None,
     ):
         if kind not in METRIC_KINDS:
             raise ValueError(f"kind: expected one of {METRIC_KINDS}, got {kind!r}")
@@ -183,6 +208,7 @@ class OutputMetric:
         self.layout = ParameterLayout.of(model)
         check_inputs_device(model, inputs)
         self.model, self.inputs, self.kind = model, inputs, kind
+        self.process_group = process_group
         if buffers is None:
             buffers = dict(model.named_buffers())
         # a snapshot: later in-place updates (batch-norm statistics) must not change G
@@ -201,13 +227,18 @@ class OutputMetric:
             raise ValueError(
                 f"the network's output: expected shape (B, K), got {tuple(outputs.shape)}"
             )
-        if not bool(torch.isfinite(outputs).all()):
+        # one reduction of (B_r, non-finite on r): every rank learns B and fails together
+        local = [outputs.shape[0], int(not bool(torch.isfinite(outputs).all()))]
+        batch_size, nonfinite = sum_over_ranks(
+            torch.tensor(local, device=outputs.device), process_group
+        ).tolist()
+        if nonfinite:
             raise ValueError(
                 "the network's output at the base point: expected finite values, got inf or NaN "
                 "(every metric-vector product would be NaN)"
             )
         self.outputs = outputs.detach()
-        self.batch_size = outputs.shape[0]
+        self.batch_size = batch_size
         self.probabilities = torch.softmax(self.outputs, dim=-1) if kind == "fisher" else None
         self._double_vjp_fn = None
 
@@ -223,7 +254,7 @@ class OutputMetric:
             self.model.train(was_training)
 
     def jvp(self, tangent_vec: torch.Tensor) -> torch.Tensor:
-        """``J v``, the change of the outputs along ``tangent_vec``: (P,) → (B, K)."""
+        """``J v``, the change of the outputs along ``tangent_vec``: (P,) → (B, K) (this rank's)."""
         self._check_vector(tangent_vec)
         if self.forward_mode == "jvp":
             try:
@@ -238,7 +269,7 @@ class OutputMetric:
         return self._double_vjp_fn(tangent_vec)[0]
 
     def vjp(self, cotangent: torch.Tensor) -> torch.Tensor:
-        """``Jᵀ u`` for output cotangents ``u``: (B, K) → (P,)."""
+        """``Jᵀ u`` for output cotangents ``u``: (B, K) → (P,), over this rank's shard only."""
         return self._vjp_fn(cotangent)[0]
 
     def output_hessian(self, output_tangent: torch.Tensor) -> torch.Tensor:
@@ -249,13 +280,15 @@ class OutputMetric:
         return p * output_tangent - p * (p * output_tangent).sum(-1, keepdim=True)
 
     def __call__(self, tangent_vec: torch.Tensor) -> torch.Tensor:
-        """``G v = (1/B) Jᵀ H J v`` for a (P,) tangent vector; returns (P,)."""
-        return self.vjp(self.output_hessian(self.jvp(tangent_vec))) / self.batch_size
+        """``G v = (1/B) Jᵀ H J v`` for a (P,) tangent vector (summed over ranks); returns (P,)."""
+        local = self.vjp(self.output_hessian(self.jvp(tangent_vec)))
+        return sum_over_ranks(local, self.process_group) / self.batch_size
 
     def inner_product(self, tangent_vec_a: torch.Tensor, tangent_vec_b: torch.Tensor) -> float:
         """``⟨a, b⟩_θ = aᵀ G b`` through one jvp of each vector (no vjp needed)."""
         ja, jb = self.jvp(tangent_vec_a), self.jvp(tangent_vec_b)
-        return float((ja * self.output_hessian(jb)).sum() / self.batch_size)
+        local = (ja * self.output_hessian(jb)).sum()
+        return float(sum_over_ranks(local, self.process_group) / self.batch_size)
 
     def _check_vector(self, v: torch.Tensor) -> None:
         if not isinstance(v, torch.Tensor) or v.shape != (self.layout.size,):
