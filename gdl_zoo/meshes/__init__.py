@@ -17,6 +17,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
     "generators": ("icosphere", "bumpy_icosphere", "torus", "grid"),
     "io": ("read_mesh",),
     "sparse": ("SparsityPattern", "Factorization", "sparse_solve"),
+    "conjugate_gradient": ("BatchedCGResult", "batched_conjugate_gradient"),
     "geometry": (
         "edge_lengths", "face_side_lengths", "heron_area", "face_areas", "corner_angles",
         "corner_cotangents", "cotan_weights", "cotan_laplacian", "cotan_laplacian_and_mass",

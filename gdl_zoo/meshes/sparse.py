@@ -6,12 +6,20 @@ is computed once from the edges: the diagonal plus both directions of every
 edge, in CSR order.  A metric then only fills a *values* vector; assembling
 needs one gather and no ``coalesce``.
 
-:func:`sparse_solve` solves ``A x = b`` for such an ``A`` with an LU
-factorisation (SuperLU through scipy, on the CPU, in float64) and is
-differentiable with respect to ``b`` and to the values of ``A`` through the
-adjoint solve: with ``λ = A^{-T} ∂ℓ/∂x``,
+:func:`sparse_solve` solves ``A x = b`` for such an ``A`` in float64, with one
+of two methods: an LU factorisation (SuperLU through scipy, on the CPU), or
+Jacobi-preconditioned conjugate gradients
+(:func:`~gdl_zoo.meshes.conjugate_gradient.batched_conjugate_gradient`) for a
+symmetric positive definite ``A``, which runs on the device of the values
+(CUDA included, no host round trip).  The default ``method="auto"`` takes LU
+for values on the CPU or a non-symmetric ``A`` and conjugate gradients
+elsewhere.  Either way the solve is differentiable with respect to ``b`` and
+to the values of ``A`` through the adjoint solve: with ``λ = A^{-T} ∂ℓ/∂x``,
 
     ∂ℓ/∂b = λ,        ∂ℓ/∂A_ij = −λ_i x_j.
+
+Solves need concrete values (a factorisation, or a loop that stops on the
+residual), so they do not run on the ``meta`` device.
 
 Shapes:
     N: vertices (the operator is N × N).
@@ -29,9 +37,12 @@ import numpy as np
 import torch
 from torch.autograd.function import once_differentiable
 
+from gdl_zoo.meshes.conjugate_gradient import batched_conjugate_gradient
 from gdl_zoo.meshes.mesh import TriangleMesh
 
 __all__ = ["SparsityPattern", "Factorization", "sparse_solve"]
+
+_SOLVE_METHODS = ("auto", "lu", "cg")  # the methods of Factorization
 
 
 @dataclass(frozen=True)
@@ -73,6 +84,11 @@ class SparsityPattern:
             return torch.as_tensor(a, dtype=torch.long, device=mesh.device)
 
         return cls(n, t(rows[order]), t(cols[order]), t(crow), t(order), t(position[:n]))
+
+    def to(self, device: torch.device | str) -> SparsityPattern:
+        """The same pattern with its index tensors on ``device``."""
+        moved = (self.rows, self.cols, self.crow, self.gather, self.diagonal_index)
+        return SparsityPattern(self.size, *(t.to(device) for t in moved))
 
     @property
     def nnz(self) -> int:
@@ -120,7 +136,7 @@ class SparsityPattern:
 
 
 class Factorization:
-    """An LU factorisation of one operator ``A`` (pattern + values), reused for many solves.
+    """One operator ``A`` (pattern + values) prepared for many solves: LU factors or CG.
 
     Factorise once per metric and solve many right-hand sides; :meth:`solve`
     is differentiable with respect to the right-hand side and, through
@@ -130,21 +146,59 @@ class Factorization:
         pattern: the operator's :class:`SparsityPattern`.
         values: (K,) its values; the graph to them is kept for the gradient.
         symmetric: ``A`` is symmetric positive definite (``M + tL``): use a
-            symmetric fill-reducing ordering without pivoting (faster).
+            symmetric fill-reducing ordering without pivoting (faster), and
+            allow conjugate gradients.
+        method: ``"lu"`` (SuperLU on the CPU; CUDA tensors make one round trip),
+            ``"cg"`` (Jacobi-preconditioned conjugate gradients on the device of
+            ``values``; symmetric positive definite ``A`` only) or ``"auto"``:
+            ``"lu"`` for values on the CPU or a non-symmetric ``A``, else ``"cg"``.
+        rtol: the relative residual conjugate gradients stop at (float64 inside).
+        max_iter: the most conjugate-gradient iterations; default ``max(100, 2N)``.
 
     Raises:
-        ValueError: ``values`` of the wrong shape, not finite, or a singular ``A``.
+        ValueError: ``values`` of the wrong shape, not finite, a singular ``A``
+            (LU), a non-positive diagonal (CG), an unknown method, or ``"cg"``
+            for a non-symmetric ``A``.
     """
 
-    def __init__(self, pattern: SparsityPattern, values: torch.Tensor, symmetric: bool = True):
-        from scipy.sparse.linalg import splu
-
+    def __init__(
+        self,
+        pattern: SparsityPattern,
+        values: torch.Tensor,
+        symmetric: bool = True,
+        method: str = "auto",
+        rtol: float = 1e-12,
+        max_iter: int | None = None,
+    ):
         if values.shape != (pattern.nnz,):
             raise ValueError(f"values: expected shape ({pattern.nnz},), got {tuple(values.shape)}")
         if not torch.isfinite(values).all():
             raise ValueError("values: expected finite operator entries, got NaN or infinity")
+        if method not in _SOLVE_METHODS:
+            raise ValueError(f"method: expected one of {_SOLVE_METHODS}, got {method!r}")
+        if method == "cg" and not symmetric:
+            raise ValueError(
+                "method: 'cg' needs a symmetric positive definite operator, got symmetric=False; "
+                "use 'lu'"
+            )
+        if method == "auto":
+            method = "lu" if values.device.type == "cpu" or not symmetric else "cg"
         self.pattern = pattern
         self.values = values
+        self.method = method
+        if method == "cg":
+            self._device_pattern = pattern.to(values.device)
+            self._values64 = values.detach().to(torch.float64)
+            self._diagonal = self._values64[self._device_pattern.diagonal_index]
+            if not bool((self._diagonal > 0).all()):
+                raise ValueError(
+                    "values: conjugate gradients expected a positive diagonal (A positive "
+                    f"definite), got minimum {float(self._diagonal.min()):.3e}"
+                )
+            self._rtol, self._max_iter = rtol, max_iter
+            return
+        from scipy.sparse.linalg import splu
+
         matrix = pattern.to_scipy(values).tocsc()
         options = {"SymmetricMode": True} if symmetric else {}
         try:
@@ -158,14 +212,52 @@ class Factorization:
             raise ValueError(f"the operator is singular and cannot be factorised: {err}") from err
 
     def solve_numpy(self, rhs: np.ndarray, transpose: bool = False) -> np.ndarray:
-        """``A⁻¹ rhs`` (or ``A⁻ᵀ rhs``) in float64 numpy, no autograd."""
+        """``A⁻¹ rhs`` (or ``A⁻ᵀ rhs``) in float64 numpy, no autograd (LU only).
+
+        Raises:
+            ValueError: this operator was prepared with ``method="cg"``.
+        """
+        if self.method != "lu":
+            raise ValueError(
+                f"solve_numpy: expected an LU factorisation, got method {self.method!r}"
+            )
         return self._lu.solve(rhs, trans="T" if transpose else "N")
+
+    def solve_detached(self, rhs: torch.Tensor, transpose: bool = False) -> torch.Tensor:
+        """``A⁻¹ rhs`` (or ``A⁻ᵀ rhs``) without autograd, in the dtype and device of ``rhs``.
+
+        Raises:
+            ValueError: conjugate gradients did not reach ``rtol`` within ``max_iter``.
+
+        Shapes:
+            rhs: (N, *); returns (N, *).
+        """
+        if self.method == "lu":
+            flat = rhs.detach().reshape(rhs.shape[0], -1).cpu().to(torch.float64).numpy()
+            x = torch.as_tensor(self.solve_numpy(flat, transpose), device=rhs.device)
+            return x.to(rhs.dtype).reshape(rhs.shape)
+        flat = rhs.detach().reshape(rhs.shape[0], -1).to(torch.float64)  # A = Aᵀ here
+        result = batched_conjugate_gradient(
+            lambda v: self._device_pattern.matvec(self._values64, v),
+            flat,
+            self._diagonal,
+            rtol=self._rtol,
+            max_iter=self._max_iter,
+        )
+        if not result.converged:
+            raise ValueError(
+                f"conjugate gradients: expected a relative residual ≤ {self._rtol:g}, got "
+                f"{float(result.relative_residual.max()):.3e} after {result.iterations} "
+                "iterations (is A singular or badly conditioned? raise max_iter or use 'lu')"
+            )
+        return result.solution.to(rhs.dtype).reshape(rhs.shape)
 
     def solve(self, rhs: torch.Tensor) -> torch.Tensor:
         """``A⁻¹ rhs``, differentiable with respect to ``rhs`` and to the values of ``A``.
 
         The LU factors live on the CPU (SuperLU): a CUDA ``rhs`` is copied there and
-        the solution comes back on the device of ``rhs`` (one transfer each way).
+        the solution comes back on the device of ``rhs`` (one transfer each way);
+        conjugate gradients run on the device of the values.
 
         Raises:
             ValueError: ``rhs`` of the wrong shape or on another device than the values.
@@ -188,18 +280,12 @@ class Factorization:
         return _FactorizedSolve.apply(self.values, rhs, self)
 
 
-def _solve_like(fac: Factorization, b: torch.Tensor, transpose: bool) -> torch.Tensor:
-    flat = b.detach().reshape(b.shape[0], -1).cpu().to(torch.float64).numpy()
-    x = fac.solve_numpy(flat, transpose)
-    return torch.as_tensor(x, device=b.device).to(b.dtype).reshape(b.shape)
-
-
 class _FactorizedSolve(torch.autograd.Function):
     """``x = A(values)⁻¹ b`` with the adjoint solve as its backward (first derivatives only)."""
 
     @staticmethod
     def forward(ctx, values, rhs, fac):
-        x = _solve_like(fac, rhs, transpose=False)
+        x = fac.solve_detached(rhs, transpose=False)
         ctx.fac = fac
         ctx.save_for_backward(x)
         return x
@@ -208,7 +294,7 @@ class _FactorizedSolve(torch.autograd.Function):
     @once_differentiable  # the adjoint solve runs outside autograd: no silent zero 2nd derivative
     def backward(ctx, grad_x):
         (x,) = ctx.saved_tensors
-        lam = _solve_like(ctx.fac, grad_x, transpose=True)
+        lam = ctx.fac.solve_detached(grad_x, transpose=True)
         grad_values = None
         if ctx.needs_input_grad[0]:
             p = ctx.fac.pattern
@@ -219,7 +305,11 @@ class _FactorizedSolve(torch.autograd.Function):
 
 
 def sparse_solve(
-    pattern: SparsityPattern, values: torch.Tensor, rhs: torch.Tensor, symmetric: bool = True
+    pattern: SparsityPattern,
+    values: torch.Tensor,
+    rhs: torch.Tensor,
+    symmetric: bool = True,
+    method: str = "auto",
 ) -> torch.Tensor:
     """Solve ``A x = rhs`` for the sparse ``A`` given by ``pattern`` and ``values``.
 
@@ -231,8 +321,9 @@ def sparse_solve(
         values: (K,) its entries.
         rhs: (N, *) right-hand sides.
         symmetric: whether ``A`` is symmetric positive definite.
+        method: ``"auto"``, ``"lu"`` or ``"cg"`` (see :class:`Factorization`).
 
     Shapes:
         values: (K,); rhs: (N, *); returns (N, *).
     """
-    return Factorization(pattern, values, symmetric).solve(rhs)
+    return Factorization(pattern, values, symmetric, method).solve(rhs)
