@@ -81,11 +81,11 @@ class SO2Irreps:
         """``m_0``: the gauge-invariant components, stored first."""
         return self.multiplicities[0]
 
-    def orders(self) -> torch.Tensor:
-        """The order ``n`` of each component, long ``(C,)``."""
-        parts = [torch.zeros(self.multiplicities[0], dtype=torch.long)]
+    def orders(self, device: torch.device | str | None = None) -> torch.Tensor:
+        """The order ``n`` of each component, long ``(C,)``, on ``device`` (default: the CPU)."""
+        parts = [torch.zeros(self.multiplicities[0], dtype=torch.long, device=device)]
         for n, m in enumerate(self.multiplicities[1:], start=1):
-            parts.append(torch.full((2 * m,), n, dtype=torch.long))
+            parts.append(torch.full((2 * m,), n, dtype=torch.long, device=device))
         return torch.cat(parts)
 
     def rotate(self, features: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
@@ -107,7 +107,7 @@ class SO2Irreps:
                 f"got shape {tuple(features.shape)}"
             )
         m0 = self.multiplicities[0]
-        pair_orders = self.orders()[m0::2].to(device=features.device, dtype=features.dtype)
+        pair_orders = self.orders(features.device)[m0::2].to(features.dtype)
         phase = angle.to(features.dtype).unsqueeze(-1) * pair_orders  # (*, P): nα per pair
         cos, sin = torch.cos(phase), torch.sin(phase)
         x, y = features[..., m0:].unflatten(-1, (-1, 2)).unbind(-1)  # (*, P) each
