@@ -162,9 +162,9 @@ def shard_batch(indices: torch.Tensor, rank: int, world_size: int) -> torch.Tens
 def sum_over_ranks(tensor: torch.Tensor, group: dist.ProcessGroup | None) -> torch.Tensor:
     """``Σ_r tensor_r`` over the ranks of ``group``; ``tensor`` itself when ``group`` is ``None``.
 
-    The input is not modified (the reduction runs on a copy), and the sum
-    stays in the autograd-free world: it is meant for values and products, not
-    for losses to differentiate.
+    The input is not modified (the reduction runs on a detached copy), so the
+    sum carries no gradient: it serves values and metric products, not losses
+    to differentiate (DDP reduces the gradients of those).
     """
     if group is None:
         return tensor

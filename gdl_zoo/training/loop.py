@@ -131,7 +131,10 @@ def train(
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     batches = torch.Generator().manual_seed(seed)
     weight = world_size / batch_size
-    rng_devices = [device.index or 0] if device.type == "cuda" else []
+    if device.type == "cuda":
+        rng_devices = [torch.cuda.current_device() if device.index is None else device.index]
+    else:
+        rng_devices = []
     losses = []
     for step in range(steps):
         batch = torch.randperm(num_samples, generator=batches)[:batch_size]

@@ -128,10 +128,12 @@ def test_teacher_task_loss_is_zero_for_the_teacher_and_positive_for_the_student(
         assert all(float(task.loss(student, i)) > 1e-6 for i in range(3))
 
 
-def test_training_decreases_the_loss_and_leaves_the_global_rng_alone():
+def test_training_decreases_the_loss_and_leaves_the_global_rng_alone(device):
+    card = zoo.get("gated_rnn")  # loads the domains first (weightspace draws at import)
     state = torch.random.get_rng_state()
-    result = train(zoo.get("gated_rnn"), steps=20, batch_size=4, lr=0.5, dtype=torch.float64)
+    result = train(card, steps=20, batch_size=4, lr=0.5, dtype=torch.float64, device=device)
     assert torch.equal(torch.random.get_rng_state(), state)
+    assert next(result.model.parameters()).device.type == device.type
     assert result.losses[-1] < 0.5 * result.losses[0]
     assert (result.world_size, result.shard_size) == (1, 4)
 
