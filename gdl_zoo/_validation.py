@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from torch import nn
 
-__all__ = ["check_floating", "check_positive_int", "check_signal"]
+__all__ = ["check_floating", "check_like", "check_positive_int", "check_signal"]
 
 
 def check_positive_int(value: Any, name: str) -> int:
@@ -26,13 +27,59 @@ def _all_finite(x: torch.Tensor) -> bool:
     return bool(torch.isfinite(x.sum())) or bool(torch.isfinite(x).all())
 
 
-def check_floating(x: Any, name: str) -> torch.Tensor:
-    """Require a floating-point tensor with only finite values."""
+def check_like(x: torch.Tensor, name: str, like: torch.Tensor | nn.Module | None) -> torch.Tensor:
+    """Require ``x`` on the device and in the dtype of ``like``.
+
+    Args:
+        x: the input.
+        name: how the error message calls it.
+        like: a reference tensor, or a module whose first parameter is the
+            reference (a module without parameters, or ``None``, accepts any).
+
+    Raises:
+        ValueError: another device, naming both (checked first: a tensor on
+            another device cannot be inspected further).
+        TypeError: another dtype, naming both.
+    """
+    if isinstance(like, nn.Module):
+        like = next(like.parameters(), None)
+    if like is None:
+        return x
+    if x.device != like.device:
+        raise ValueError(
+            f"{name}: expected a tensor on {like.device} (where the module's parameters are), "
+            f"got one on {x.device}; move the input or the module with .to()"
+        )
+    if x.dtype != like.dtype:
+        raise TypeError(
+            f"{name}: expected dtype {like.dtype} (the dtype of the module's parameters), "
+            f"got {x.dtype}; convert the input or the module with .to()"
+        )
+    return x
+
+
+def check_floating(
+    x: Any, name: str, like: torch.Tensor | nn.Module | None = None
+) -> torch.Tensor:
+    """Require a floating-point tensor with only finite values, on the device and dtype of ``like``.
+
+    Args:
+        x: the input.
+        name: how the error message calls it.
+        like: see :func:`check_like` (``None``: any device and floating dtype).
+
+    Raises:
+        TypeError: not a tensor, not floating point, or another dtype than ``like``.
+        ValueError: another device than ``like``, NaN or infinite values.  The
+            value check (one reduction, data-dependent) is skipped under
+            ``torch.compile`` and for ``meta`` tensors, which hold no values.
+    """
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name}: expected a torch.Tensor, got {type(x).__name__}")
     if not x.is_floating_point():
         raise TypeError(f"{name}: expected a floating-point tensor, got dtype {x.dtype}")
-    if not torch.compiler.is_compiling() and not _all_finite(x):
+    check_like(x, name, like)
+    if not torch.compiler.is_compiling() and not x.is_meta and not _all_finite(x):
         raise ValueError(f"{name}: expected finite values, got NaN or infinity")
     return x
 
@@ -43,6 +90,7 @@ def check_signal(
     layout: str,
     channels: int | None = None,
     channel_dim: int = 1,
+    like: torch.Tensor | nn.Module | None = None,
 ) -> torch.Tensor:
     """Require a floating tensor shaped like ``layout`` with ``channels`` channels.
 
@@ -53,12 +101,15 @@ def check_signal(
             the number of comma-separated letters.
         channels: the expected size of axis ``channel_dim`` (``None``: any).
         channel_dim: which axis holds the channels.
+        like: the module (or a tensor) whose device and dtype ``x`` must have;
+            see :func:`check_like`.
 
     Raises:
-        TypeError: not a tensor, or not floating point.
-        ValueError: wrong rank, wrong channel count, an empty axis, non-finite values.
+        TypeError: not a tensor, not floating point, or another dtype than ``like``.
+        ValueError: another device than ``like``, wrong rank, wrong channel
+            count, an empty axis, non-finite values.
     """
-    check_floating(x, name)
+    check_floating(x, name, like)
     rank = layout.count(",") + 1
     if x.dim() != rank:
         raise ValueError(f"{name}: expected shape {layout} (rank {rank}), got {tuple(x.shape)}")

@@ -76,7 +76,7 @@ class GaugeAttention(nn.Module):
         log_angle: torch.Tensor,
         transport: torch.Tensor,
     ) -> torch.Tensor:
-        check_gauge_inputs(features, edge_index, log_angle, transport, None, self.irreps_in)
+        check_gauge_inputs(features, edge_index, log_angle, transport, None, self.irreps_in, self)
         source, target = edge_index
         here = self.irreps_in.rotate(features[target], -log_angle)  # u_pq (E, C_in)
         there = self.irreps_in.rotate(features[source], transport - log_angle)  # v_pq

@@ -40,6 +40,7 @@ import math
 import torch
 from torch import nn
 
+from gdl_zoo._validation import check_floating
 from gdl_zoo.gauges.so2_irreps import SO2Irreps, check_so2_irreps
 
 __all__ = ["IrrepsLinear", "GEMConv", "check_gauge_inputs", "transported_messages"]
@@ -54,14 +55,17 @@ def check_gauge_inputs(
     transport: torch.Tensor,
     edge_weight: torch.Tensor | None,
     irreps: SO2Irreps,
+    like: torch.Tensor | nn.Module | None = None,
 ) -> None:
-    """Validate the inputs of a gauge layer; errors name what was expected and received."""
-    if not isinstance(features, torch.Tensor) or not features.is_floating_point():
-        got = features.dtype if isinstance(features, torch.Tensor) else type(features).__name__
-        raise TypeError(f"features: expected a floating tensor, got {got}")
-    if features.dim() != 2 or features.shape[1] != irreps.dim:
+    """Validate the inputs of a gauge layer; errors name what was expected and received.
+
+    ``features`` must be finite, on the device and in the dtype of ``like`` (the
+    layer), with at least one vertex.
+    """
+    check_floating(features, "features", like)
+    if features.dim() != 2 or features.shape[1] != irreps.dim or features.shape[0] == 0:
         raise ValueError(
-            f"features: expected shape (N, {irreps.dim}) for irreps {irreps}, "
+            f"features: expected shape (N, {irreps.dim}) for irreps {irreps} with N ≥ 1, "
             f"got {tuple(features.shape)}"
         )
     if not isinstance(edge_index, torch.Tensor) or edge_index.dtype != torch.long:
@@ -155,6 +159,7 @@ class IrrepsLinear(nn.Module):
         return torch.cat([features[..., :m0] + self.bias, features[..., m0:]], dim=-1)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
+        self.irreps_in.check_features(features, like=self)
         return self.add_bias(features @ self.matrix().T)
 
     def extra_repr(self) -> str:
@@ -229,7 +234,9 @@ class GEMConv(nn.Module):
         transport: torch.Tensor,
         edge_weight: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        check_gauge_inputs(features, edge_index, log_angle, transport, edge_weight, self.irreps_in)
+        check_gauge_inputs(
+            features, edge_index, log_angle, transport, edge_weight, self.irreps_in, self
+        )
         target = edge_index[1]
         messages = transported_messages(
             self.irreps_in,

@@ -35,17 +35,6 @@ __all__ = ["RegularNonlinearity", "NormNonlinearity"]
 NORM_EPS = 1e-12
 
 
-def _check_features(features: torch.Tensor, irreps: SO2Irreps) -> None:
-    if not isinstance(features, torch.Tensor) or not features.is_floating_point():
-        got = features.dtype if isinstance(features, torch.Tensor) else type(features).__name__
-        raise TypeError(f"features: expected a floating tensor, got {got}")
-    if features.shape[-1] != irreps.dim:
-        raise ValueError(
-            f"features: expected last dimension {irreps.dim} for irreps {irreps}, "
-            f"got shape {tuple(features.shape)}"
-        )
-
-
 class RegularNonlinearity(nn.Module):
     """σ applied to band-limited circle functions sampled in ``samples`` directions.
 
@@ -96,7 +85,7 @@ class RegularNonlinearity(nn.Module):
         self.register_buffer("index", index, persistent=False)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        _check_features(features, self.irreps)
+        self.irreps.check_features(features)
         coefficients = features[..., self.index]  # (*, copies, 2N+1)
         values = coefficients @ self.synthesis.to(features).T  # (*, copies, S)
         back = self.activation(values) @ self.analysis.to(features).T  # (*, copies, 2N+1)
@@ -131,7 +120,7 @@ class NormNonlinearity(nn.Module):
         self.bias = nn.Parameter(torch.zeros(pairs))
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        _check_features(features, self.irreps)
+        self.irreps.check_features(features, like=self)
         m0 = self.irreps.num_scalars
         scalars = self.activation(features[..., :m0])
         pairs = features[..., m0:].unflatten(-1, (-1, 2))  # (*, pairs, 2)

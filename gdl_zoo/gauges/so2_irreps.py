@@ -23,6 +23,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
+from torch import nn
+
+from gdl_zoo._validation import check_floating
 
 __all__ = ["SO2Irreps", "check_so2_irreps"]
 
@@ -87,6 +90,36 @@ class SO2Irreps:
         for n, m in enumerate(self.multiplicities[1:], start=1):
             parts.append(torch.full((2 * m,), n, dtype=torch.long, device=device))
         return torch.cat(parts)
+
+    def check_features(
+        self,
+        features: torch.Tensor,
+        name: str = "features",
+        like: torch.Tensor | nn.Module | None = None,
+    ) -> torch.Tensor:
+        """``features`` if it is a finite floating ``(*, C)`` tensor of these irreps, else an error.
+
+        Args:
+            features: the input.
+            name: how the error message calls it.
+            like: the layer (or a tensor) whose device and dtype ``features`` must
+                have; see :func:`gdl_zoo._validation.check_like`.
+
+        Shapes:
+            features: ``(*, C)``, at least one axis.
+
+        Raises:
+            TypeError: not a floating tensor, or another dtype than ``like``.
+            ValueError: another device than ``like``, NaN or infinite values, no
+                axis or a last axis other than ``C``.
+        """
+        check_floating(features, name, like)
+        if features.dim() == 0 or features.shape[-1] != self.dim:
+            raise ValueError(
+                f"{name}: expected last dimension {self.dim} for irreps {self}, "
+                f"got shape {tuple(features.shape)}"
+            )
+        return features
 
     def rotate(self, features: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
         """``ρ(α) v`` for each feature vector ``v`` and its angle ``α``.

@@ -28,8 +28,8 @@ from gdl_zoo.graphs.validation import check_batch
 __all__ = ["DeepSetsLayer", "DeepSets"]
 
 
-def _check_set(x: torch.Tensor, batch: torch.Tensor | None, channels: int):
-    check_floating(x, "x")
+def _check_set(x: torch.Tensor, batch: torch.Tensor | None, channels: int, like: nn.Module):
+    check_floating(x, "x", like)
     if x.dim() != 2 or x.shape[1] != channels or x.shape[0] == 0:
         raise ValueError(f"x: expected shape (N, {channels}) with N ≥ 1, got {tuple(x.shape)}")
     return check_batch(batch, x.shape[0])
@@ -54,7 +54,7 @@ class DeepSetsLayer(nn.Module):
         self.mean = nn.Linear(in_channels, out_channels, bias=False)  # Γ
 
     def forward(self, x: torch.Tensor, batch: torch.Tensor | None = None) -> torch.Tensor:
-        batch, num_sets = _check_set(x, batch, self.in_channels)
+        batch, num_sets = _check_set(x, batch, self.in_channels, self)
         pooled = global_pool(x, batch, num_sets, "mean")  # (B, C)
         index = torch.zeros_like(x[:, 0], dtype=torch.long) if batch is None else batch.long()
         return self.identity(x) + self.mean(pooled)[index]
@@ -103,7 +103,7 @@ class DeepSets(GraphModel):
         self.head = output_head(task, hidden_channels, out_channels)
 
     def forward(self, x: torch.Tensor, batch: torch.Tensor | None = None) -> torch.Tensor:
-        batch, num_sets = _check_set(x, batch, self.in_channels)
+        batch, num_sets = _check_set(x, batch, self.in_channels, self)
         h = x
         for layer in self.layers:
             h = torch.relu(layer(h, batch))

@@ -23,7 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 
+from gdl_zoo._validation import check_signal
 from gdl_zoo.graphs.validation import check_batch, check_edge_index
 
 __all__ = ["DenseBlock", "DenseBlocks"]
@@ -126,6 +128,33 @@ class DenseBlocks:
             blocks.append(DenseBlock(nodes, slot, position[nodes], edges, present))
         order = torch.argsort(torch.cat([b.nodes for b in blocks]))
         return cls(tuple(blocks), order)
+
+    def check_features(
+        self, h: torch.Tensor, channels: int, like: torch.Tensor | nn.Module | None = None
+    ) -> torch.Tensor:
+        """``h`` if it holds ``channels`` finite features per node of this batch, else an error.
+
+        Args:
+            h: the node features.
+            channels: ``C``.
+            like: the layer (or a tensor) whose device and dtype ``h`` must have;
+                see :func:`gdl_zoo._validation.check_like`.
+
+        Shapes:
+            h: ``(N, C)``.
+
+        Raises:
+            TypeError: not a floating tensor, or another dtype than ``like``.
+            ValueError: another device than ``like``, another shape, NaN or infinity.
+        """
+        check_signal(h, "h", "(N, C)", channels, channel_dim=1, like=like)
+        num_nodes = self.order.shape[0]
+        if h.shape[0] != num_nodes:
+            raise ValueError(
+                f"h: expected shape (N, C) = ({num_nodes}, {channels}) for the "
+                f"{num_nodes} nodes of the blocks, got {tuple(h.shape)}"
+            )
+        return h
 
     def combine(self, parts: list[torch.Tensor]) -> torch.Tensor:
         """Rows computed block by block, in the batch's node order.

@@ -109,7 +109,7 @@ class GATConv(nn.Module):
         edge_index: torch.Tensor,
         pattern: EdgePattern | None = None,
     ) -> torch.Tensor:
-        check_graph(x, edge_index, channels=self.in_channels)
+        check_graph(x, edge_index, channels=self.in_channels, like=self)
         n, heads = x.shape[0], self.heads
         pattern = _pattern(edge_index, n, pattern)
         h = rearrange(self.lin(x), "n (k c) -> n k c", k=heads)  # (N, C) -> (N, H, C')
@@ -189,7 +189,7 @@ class GAT(GraphModel):
         batch: torch.Tensor | None = None,
         pattern: EdgePattern | None = None,
     ) -> torch.Tensor:
-        batch, num_graphs = check_graph(x, edge_index, batch, channels=self.in_channels)
+        batch, num_graphs = check_graph(x, edge_index, batch, channels=self.in_channels, like=self)
         pattern = _pattern(edge_index, x.shape[0], pattern)  # once for every layer
         h = x
         for k, conv in enumerate(self.convs):

@@ -72,7 +72,7 @@ class GCNConv(nn.Module):
         edge_index: torch.Tensor,
         adjacency: SparseAdjacency | None = None,
     ) -> torch.Tensor:
-        check_graph(x, edge_index, channels=self.in_channels)
+        check_graph(x, edge_index, channels=self.in_channels, like=self)
         out = _adjacency(x, edge_index, adjacency).matmul(self.lin(x))
         return out if self.bias is None else out + self.bias
 
@@ -132,7 +132,7 @@ class GCN(GraphModel):
         batch: torch.Tensor | None = None,
         adjacency: SparseAdjacency | None = None,
     ) -> torch.Tensor:
-        batch, num_graphs = check_graph(x, edge_index, batch, channels=self.in_channels)
+        batch, num_graphs = check_graph(x, edge_index, batch, channels=self.in_channels, like=self)
         adjacency = _adjacency(x, edge_index, adjacency)  # once for every layer
         h = x
         for k, conv in enumerate(self.convs):

@@ -60,7 +60,7 @@ class GatedGraphConv(nn.Module):
         edge_index: torch.Tensor,
         adjacency: SparseAdjacency | None = None,
     ) -> torch.Tensor:
-        check_graph(x, edge_index)
+        check_graph(x, edge_index, like=self)
         if x.shape[1] > self.channels:
             raise ValueError(f"x: expected at most {self.channels} channels, got {tuple(x.shape)}")
         adjacency = plain_adjacency(x, edge_index, adjacency)
@@ -117,7 +117,7 @@ class GGNN(GraphModel):
     def forward(
         self, x: torch.Tensor, edge_index: torch.Tensor, batch: torch.Tensor | None = None
     ) -> torch.Tensor:
-        batch, num_graphs = check_graph(x, edge_index, batch, channels=self.in_channels)
+        batch, num_graphs = check_graph(x, edge_index, batch, channels=self.in_channels, like=self)
         h = self.propagate(x, edge_index)
         hx = torch.cat([h, x], dim=1)
         if self.task == "node":

@@ -60,7 +60,7 @@ class GINConv(nn.Module):
         edge_index: torch.Tensor,
         adjacency: SparseAdjacency | None = None,
     ) -> torch.Tensor:
-        check_graph(x, edge_index)
+        check_graph(x, edge_index, like=self)
         adjacency = plain_adjacency(x, edge_index, adjacency)
         return self.mlp((1 + self.eps.to(x.dtype)) * x + adjacency.matmul(x))
 
@@ -119,7 +119,7 @@ class GIN(GraphModel):
         batch: torch.Tensor | None = None,
         adjacency: SparseAdjacency | None = None,
     ) -> torch.Tensor:
-        batch, num_graphs = check_graph(x, edge_index, batch, channels=self.in_channels)
+        batch, num_graphs = check_graph(x, edge_index, batch, channels=self.in_channels, like=self)
         adjacency = plain_adjacency(x, edge_index, adjacency)
         states = [x]
         for conv, norm in zip(self.convs, self.norms):

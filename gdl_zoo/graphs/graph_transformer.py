@@ -97,6 +97,7 @@ class GraphAttention(nn.Module):
 
     def forward(self, h: torch.Tensor, blocks: DenseBlocks) -> torch.Tensor:
         """``(N, D) -> (N, D)``: attention within each graph, the edge bias added to the logits."""
+        blocks.check_features(h, self.qkv.in_features, like=self)
         qkv = self.qkv(h)
         parts = []
         for block in blocks.blocks:
@@ -133,6 +134,7 @@ class GraphTransformerLayer(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, h: torch.Tensor, blocks: DenseBlocks) -> torch.Tensor:
+        blocks.check_features(h, self.attention.qkv.in_features, like=self)
         h = h + self.dropout(self.attention(self.norm1(h), blocks))
         return h + self.dropout(self.mlp(self.norm2(h)))
 
@@ -198,7 +200,7 @@ class GraphTransformer(GraphModel):
         rwse: torch.Tensor | None = None,
         laplacian: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
     ) -> torch.Tensor:
-        batch, num_graphs = check_graph(x, edge_index, batch, channels=self.in_channels)
+        batch, num_graphs = check_graph(x, edge_index, batch, channels=self.in_channels, like=self)
         n = x.shape[0]
         blocks = DenseBlocks.from_graph(edge_index, batch, n)
         h = self.embed(x)

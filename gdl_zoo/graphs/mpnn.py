@@ -87,7 +87,7 @@ class MPNNLayer(nn.Module):
     def forward(
         self, x: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor | None = None
     ) -> torch.Tensor:
-        check_graph(x, edge_index, edge_attr=edge_attr, channels=self.in_channels)
+        check_graph(x, edge_index, edge_attr=edge_attr, channels=self.in_channels, like=self)
         if (edge_attr is None) != (self.message_edge is None):
             raise ValueError(
                 f"edge_attr: expected {'None' if self.message_edge is None else 'a tensor'} "
@@ -168,7 +168,7 @@ class MPNN(GraphModel):
         batch: torch.Tensor | None = None,
     ) -> torch.Tensor:
         batch, num_graphs = check_graph(
-            x, edge_index, batch, edge_attr=edge_attr, channels=self.in_channels
+            x, edge_index, batch, edge_attr=edge_attr, channels=self.in_channels, like=self
         )
         h = x
         for layer in self.layers:

@@ -42,7 +42,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from gdl_zoo._validation import check_positive_int
+from gdl_zoo._validation import check_floating, check_positive_int, check_signal
 from gdl_zoo.graphs.dense_blocks import DenseBlocks
 from gdl_zoo.graphs.validation import check_batch, check_edge_index
 
@@ -220,6 +220,16 @@ class SignInvariantEncoder(nn.Module):
     def forward(
         self, vectors: torch.Tensor, values: torch.Tensor, valid: torch.Tensor
     ) -> torch.Tensor:
+        check_signal(vectors, "vectors", "(N, k)", like=self)
+        for name, part in (("values", values), ("valid", valid)):
+            if not isinstance(part, torch.Tensor) or part.shape != vectors.shape:
+                got = tuple(part.shape) if isinstance(part, torch.Tensor) else type(part).__name__
+                raise ValueError(
+                    f"{name}: expected the shape of vectors {tuple(vectors.shape)}, got {got}"
+                )
+        check_floating(values, "values", like=self)
+        if valid.dtype != torch.bool:
+            raise TypeError(f"valid: expected dtype torch.bool, got {valid.dtype}")
         plus = self.phi(torch.stack([vectors, values], dim=-1))  # (N, k, 2) -> (N, k, C)
         minus = self.phi(torch.stack([-vectors, values], dim=-1))
         return ((plus + minus) * valid[..., None].to(plus.dtype)).sum(1)

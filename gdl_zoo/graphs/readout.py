@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from gdl_zoo._validation import check_positive_int
+from gdl_zoo._validation import check_floating, check_positive_int
 
 __all__ = [
     "TASKS",
@@ -107,6 +107,16 @@ class MLP(nn.Sequential):
                     layers.append(nn.BatchNorm1d(c_out))
                 layers.append(nn.ReLU())
         super().__init__(*layers)
+        self.in_channels = channels[0]
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        """The MLP of each row of a finite ``(*, C_in)`` tensor on the MLP's device and dtype."""
+        check_floating(input, "input", like=self)
+        if input.dim() == 0 or input.shape[-1] != self.in_channels:
+            raise ValueError(
+                f"input: expected shape (*, {self.in_channels}), got {tuple(input.shape)}"
+            )
+        return super().forward(input)
 
 
 def output_head(task: str, channels: int, out_channels: int) -> nn.Module:

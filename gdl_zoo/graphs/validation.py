@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from torch import nn
 
 from gdl_zoo._validation import check_floating
 
@@ -49,7 +50,7 @@ def check_edge_index(edge_index: Any, num_nodes: int) -> torch.Tensor:
             else ""
         )
         raise ValueError(f"edge_index: expected shape (2, E), got {tuple(edge_index.shape)}{hint}")
-    if edge_index.numel():
+    if edge_index.numel() and not torch.compiler.is_compiling():  # data-dependent: eager only
         low, high = int(edge_index.min()), int(edge_index.max())
         if low < 0 or high >= num_nodes:
             raise ValueError(
@@ -79,6 +80,8 @@ def check_batch(batch: Any, num_nodes: int) -> tuple[torch.Tensor | None, int]:
         )
     if batch.shape != (num_nodes,):
         raise ValueError(f"batch: expected shape (N,) = ({num_nodes},), got {tuple(batch.shape)}")
+    if torch.compiler.is_compiling():  # the value checks below are data-dependent: eager only
+        return batch, int(batch[-1]) + 1
     if int(batch[0]) < 0:
         raise ValueError(f"batch: expected non-negative graph indices, got {int(batch[0])}")
     if num_nodes > 1 and bool((batch[1:] < batch[:-1]).any()):
@@ -98,6 +101,7 @@ def check_graph(
     edge_attr: Any = None,
     channels: int | None = None,
     edge_channels: int | None = None,
+    like: torch.Tensor | nn.Module | None = None,
 ) -> tuple[torch.Tensor | None, int]:
     """Validate a batched graph; return ``batch`` (``None`` for one graph) and ``B``.
 
@@ -108,29 +112,33 @@ def check_graph(
         edge_attr: edge features or ``None``.
         channels: ``C`` expected of ``x`` (``None``: any).
         edge_channels: ``D`` expected of ``edge_attr`` (``None``: any).
+        like: the layer (or a tensor) whose device and dtype ``x`` must have;
+            see :func:`gdl_zoo._validation.check_like`.
 
     Shapes:
         x: ``(N, C)``; edge_index: ``(2, E)``; batch: ``(N,)``; edge_attr: ``(E, D)``.
 
     Raises:
-        TypeError: non-tensors, non-floating features, ``edge_attr`` of another dtype than ``x``.
-        ValueError: wrong shapes, non-integer or out-of-range indices, edge
-            features whose count differs from ``E``, an unsorted ``batch``, an
-            edge between two graphs of the batch, non-finite features, ``N = 0``.
+        TypeError: non-tensors, non-floating features, ``edge_attr`` of another dtype than
+            ``x``, ``x`` of another dtype than ``like``.
+        ValueError: ``x`` on another device than ``like``, wrong shapes, non-integer
+            or out-of-range indices, edge features whose count differs from ``E``,
+            an unsorted ``batch``, an edge between two graphs of the batch,
+            non-finite features, ``N = 0``.
     """
-    check_floating(x, "x")
+    check_floating(x, "x", like)
     if x.dim() != 2:
         raise ValueError(f"x: expected shape (N, C), got {tuple(x.shape)}")
     num_nodes = x.shape[0]
     if num_nodes == 0:
-        raise ValueError("x: expected at least one node, got N = 0")
+        raise ValueError(f"x: expected at least one node, got N = 0 (shape {tuple(x.shape)})")
     if channels is not None and x.shape[1] != channels:
         raise ValueError(
             f"x: expected {channels} channels, shape (N, {channels}), got {tuple(x.shape)}"
         )
     check_edge_index(edge_index, num_nodes)
     batch, num_graphs = check_batch(batch, num_nodes)
-    if batch is not None and edge_index.numel():
+    if batch is not None and edge_index.numel() and not torch.compiler.is_compiling():
         crossing = batch[edge_index[0]] != batch[edge_index[1]]
         if bool(crossing.any()):
             k = int(crossing.nonzero()[0])

@@ -182,8 +182,8 @@ class TriangleMesh:
         bad = np.flatnonzero(((f < 0) | (f >= n)).any(axis=1))
         if len(bad):
             raise MeshError(
-                f"faces {_list(bad)} index vertices outside [0, {n}) "
-                f"(face {int(bad[0])} = {f[bad[0]].tolist()})"
+                f"faces {_list(bad)} index vertices outside [0, {n}) (expected vertex "
+                f"indices in [0, {n}), got face {int(bad[0])} = {f[bad[0]].tolist()})"
             )
         degenerate = np.flatnonzero(
             (f[:, 0] == f[:, 1]) | (f[:, 1] == f[:, 2]) | (f[:, 0] == f[:, 2])
