@@ -1,5 +1,8 @@
 """The registry: every card builds, runs forward and backward, and keeps its symmetry promise."""
 
+import subprocess
+import sys
+
 import pytest
 import torch
 from torch import nn
@@ -128,3 +131,15 @@ def test_a_card_with_a_missing_extra_names_the_pip_extra(capsys):
         zoo.unregister("needs_missing_extra")
     out = capsys.readouterr().out
     assert "skipped" in out and "gdl-zoo[abc]" in out
+
+
+def test_registering_every_card_leaves_the_global_rng_alone():
+    script = (
+        "import torch\n"
+        "state = torch.random.get_rng_state()\n"
+        "from gdl_zoo import zoo\n"
+        "zoo.list_models()\n"
+        "assert torch.equal(state, torch.random.get_rng_state()), 'the global RNG moved'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gdl_zoo._validation import check_floating
 from gdl_zoo.weightspace.permutations import HiddenUnitPermutation
 
 __all__ = ["mlp", "lenet_300_100", "MLPProbe", "ACTIVATIONS"]
@@ -127,6 +128,10 @@ class MLPProbe(nn.Module):
             raise ValueError(
                 f"expected {2 * layers} weight tensors (W_1, b_1, …), got {len(weights)}"
             )
+        for k, weight in enumerate(weights):
+            check_floating(weight, f"{'W' if k % 2 == 0 else 'b'}_{k // 2 + 1}", like=self)
+        if weights[0].dim() != 3:
+            raise ValueError(f"W_1: expected shape (B, n_1, n_0), got {tuple(weights[0].shape)}")
         batch = weights[0].shape[0]
         for l in range(layers):
             w, b = weights[2 * l], weights[2 * l + 1]
@@ -160,7 +165,8 @@ def _register() -> None:
     from gdl_zoo import zoo
     from gdl_zoo.symmetry.actions import Invariant
 
-    action = HiddenUnitPermutation(mlp((4, 8, 6, 3), activation="tanh"))
+    with torch.random.fork_rng(devices=[]):  # registering must not move the global RNG
+        action = HiddenUnitPermutation(mlp((4, 8, 6, 3), activation="tanh"))
     zoo.register(
         zoo.ModelCard(
             name="mlp_probe",
