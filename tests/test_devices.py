@@ -44,6 +44,7 @@ from gdl_zoo.meshes.geometry import (
 )
 from gdl_zoo.meshes.operators import MeshOperators
 from gdl_zoo.meshes.sparse import Factorization, SparsityPattern, sparse_solve
+from gdl_zoo.symmetry.testing import equivariance_error
 from gdl_zoo.weightspace.metric import OutputMetric
 from gdl_zoo.weightspace.models import mlp
 
@@ -149,6 +150,27 @@ def test_every_card_runs_forward_and_backward_on_each_device(card, device):
     assert grads, f"{card.name}: no parameter received a gradient"
     for grad in grads:
         assert grad.device.type == device.type and torch.isfinite(grad).all()
+
+
+@pytest.mark.parametrize("card", CARDS, ids=lambda c: c.name)
+def test_the_symmetry_harness_runs_on_each_accelerator(card, device):
+    """``card.check`` with the model and inputs on an accelerator: the actions must move
+    their (CPU-sampled) group elements to the inputs' device."""
+    if device.type == "cpu":
+        pytest.skip("the CPU run is tests/test_zoo.py::test_symmetry")
+    _require_extras(card)
+    torch.manual_seed(0)
+    model = card.build().to(device=device, dtype=torch.float64)
+    inputs = to_device(card.example_inputs(2, torch.float64), device)
+    report = equivariance_error(
+        model,
+        inputs[0] if len(inputs) == 1 else inputs,
+        card.input_action,
+        card.output_action,
+        generator=0,
+        tolerance=card.tolerance_for(torch.float64),
+    )
+    assert report.passed, str(report)
 
 
 class DevicelessFactories(TorchFunctionMode):
