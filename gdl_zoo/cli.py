@@ -8,11 +8,14 @@ benchmarked like the built-in ones.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import importlib
 import json
+import logging
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -50,7 +53,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--dtype", choices=[*_DTYPES, "both"], default="both", help="precision (default: both)"
     )
     p_check.add_argument("--seed", type=int, default=0, help="seed of inputs, weights, elements")
-    p_check.add_argument("--json", action="store_true", help="print a JSON list of results")
+    p_check.add_argument(
+        "--json",
+        action="store_true",
+        help="print the sweep summary: a JSON list, one entry per model x check",
+    )
+    p_check.add_argument(
+        "--compile",
+        action="store_true",
+        help="also count graph breaks, compare torch.compile and torch.export with eager",
+    )
+    p_check.add_argument(
+        "--backend",
+        default="inductor",
+        metavar="B",
+        help="torch.compile backend for --compile (default: inductor; aot_eager compiles faster)",
+    )
 
     p_bench = sub.add_parser("bench", help="run benchmark suites and write a report")
     p_bench.add_argument(
@@ -127,6 +145,138 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _symmetry_entry(card, dtype_name: str, seed: int) -> dict:
+    """The ``symmetry`` entry of the sweep for one model in one dtype."""
+    entry = {"name": card.name, "check": "symmetry", "dtype": dtype_name, "exact": card.exact}
+    entry["tolerance"] = card.tolerance_for(_DTYPES[dtype_name])
+    try:
+        report = card.check(dtype=_DTYPES[dtype_name], seed=seed)
+        entry.update(error=report.max_error, passed=report.passed, message=None)
+    except Exception as error:  # noqa: BLE001 — a crashing model is a failed check
+        entry.update(error=None, passed=False, message=f"{type(error).__name__}: {error}")
+    entry["value"] = entry["error"]
+    return entry
+
+
+@contextlib.contextmanager
+def _quiet_torch_logs():
+    """Hold back torch's warnings while compiling: every break and failed export is in the report.
+
+    Dynamo logs each graph break and export each failed trace (with the whole
+    graph) on the ``torch`` logger; the sweep reports them as one line each.
+    """
+    logger = logging.getLogger("torch")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+def _compile_entries(card, dtype_name: str, seed: int, backend: str) -> list[dict]:
+    """The ``graph_breaks``, ``compile`` and ``export`` entries of the sweep for one model."""
+    from gdl_zoo.compilation import compile_check
+
+    base = {"name": card.name, "dtype": dtype_name, "backend": backend}
+    try:
+        with _quiet_torch_logs():
+            report = compile_check(card, dtype=_DTYPES[dtype_name], seed=seed, backend=backend)
+    except Exception as error:  # noqa: BLE001 — the eager model itself crashed
+        message = f"eager model failed: {type(error).__name__}: {error}"
+        return [
+            {**base, "check": check, "value": None, "tolerance": None, "passed": False,
+             "message": message}
+            for check in ("graph_breaks", "compile", "export")
+        ]  # fmt: skip
+    errors = report.errors
+    return [
+        {
+            **base,
+            "check": "graph_breaks",
+            "value": report.graph_breaks,
+            "tolerance": None,
+            "passed": None,  # reported, not failed: breaks slow a model down, results stay right
+            "message": errors.get("graph_breaks"),
+            "break_reasons": list(report.break_reasons),
+        },
+        {
+            **base,
+            "check": "compile",
+            "value": report.compile_max_rel,
+            "tolerance": report.tolerance,
+            "passed": report.compiled_matches_eager is True,
+            "message": errors.get("compile"),
+            "seconds": report.seconds.get("compile"),
+        },
+        {
+            **base,
+            "check": "export",
+            "value": report.export_max_rel,
+            "tolerance": report.tolerance,
+            "passed": {"ok": True, "mismatch": False}.get(report.export_status),
+            "status": report.export_status,
+            "message": errors.get("export"),
+        },
+    ]
+
+
+def _skipped_entries(card, checks: list[tuple[str, str]]) -> list[dict]:
+    """Entries for a model whose optional extra is missing: skipped, not failed."""
+    extras = ",".join(card.missing_extras())
+    message = f'skipped: needs pip install "gdl-zoo[{extras}]"'
+    entries = []
+    for check, dtype_name in checks:
+        entry = {"name": card.name, "check": check, "dtype": dtype_name, "value": None}
+        if check == "symmetry":
+            entry.update(exact=card.exact, error=None)
+            entry["tolerance"] = card.tolerance_for(_DTYPES[dtype_name])
+        else:
+            entry["tolerance"] = None
+        entries.append({**entry, "passed": None, "message": message})
+    return entries
+
+
+def _format_number(value) -> str:
+    return "n/a" if value is None else f"{value:.3e}"
+
+
+_RESULT = {True: "pass", False: "FAIL", None: "skipped"}
+
+
+def _check_table(results: list[dict], with_compile: bool) -> str:
+    """One row per model and dtype; with ``--compile``, the compile columns on its dtype's row."""
+    compile_of = {
+        (r["name"], r["dtype"], r["check"]): r for r in results if r["check"] != "symmetry"
+    }
+    header = ["model", "dtype", "error", "tolerance", "result"]
+    if with_compile:
+        header += ["graph breaks", "compiled == eager", "export"]
+    rows = []
+    for r in results:
+        if r["check"] != "symmetry":
+            continue
+        row = [r["name"], r["dtype"], _format_number(r["error"]), f"{r['tolerance']:.1e}",
+               _RESULT[r["passed"]]]  # fmt: skip
+        if with_compile:
+            breaks = compile_of.get((r["name"], r["dtype"], "graph_breaks"))
+            compiled = compile_of.get((r["name"], r["dtype"], "compile"))
+            export = compile_of.get((r["name"], r["dtype"], "export"))
+            if compiled is None:
+                row += ["", "", ""]
+            else:
+                count = breaks["value"]
+                row += [
+                    "n/a" if count is None else str(count),
+                    f"{_RESULT[compiled['passed']]} ({_format_number(compiled['value'])})",
+                    export.get("status", "skipped") if export["passed"] is not False else "FAIL",
+                ]
+        rows.append(row)
+    return _table(rows, header)
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
@@ -139,41 +289,27 @@ def _cmd_check(args: argparse.Namespace) -> int:
     except LookupError as error:
         return _error(str(error))
     dtypes = list(_DTYPES) if args.dtype == "both" else [args.dtype]
+    compile_dtype = dtypes[0]  # compile checks run once per model, in the highest precision asked
     results = []
     for card in tqdm(cards, desc="gdl-zoo check", unit="model", disable=args.json, file=sys.stderr):
-        for dtype_name in dtypes:
-            entry = {"name": card.name, "dtype": dtype_name, "exact": card.exact}
-            entry["tolerance"] = card.tolerance_for(_DTYPES[dtype_name])
-            missing = card.missing_extras()
-            if missing:  # an optional extra is not installed: skipped, not failed
-                extras = ",".join(missing)
-                message = f'skipped: needs pip install "gdl-zoo[{extras}]"'
-                entry.update(error=None, passed=None, message=message)
-                results.append(entry)
-                continue
-            try:
-                report = card.check(dtype=_DTYPES[dtype_name], seed=args.seed)
-                entry.update(error=report.max_error, passed=report.passed, message=None)
-            except Exception as error:  # noqa: BLE001 — a crashing model is a failed check
-                entry.update(error=None, passed=False, message=f"{type(error).__name__}: {error}")
-            results.append(entry)
+        if card.missing_extras():  # an optional extra is not installed: skipped, not failed
+            checks = [("symmetry", d) for d in dtypes]
+            if args.compile:
+                checks += [(c, compile_dtype) for c in ("graph_breaks", "compile", "export")]
+            results += _skipped_entries(card, checks)
+            continue
+        results += [_symmetry_entry(card, dtype_name, args.seed) for dtype_name in dtypes]
+        if args.compile:
+            results += _compile_entries(card, compile_dtype, args.seed, args.backend)
     if args.json:
         print(json.dumps(results, indent=2))
     else:
-        rows = [
-            [
-                r["name"],
-                r["dtype"],
-                "n/a" if r["error"] is None else f"{r['error']:.3e}",
-                f"{r['tolerance']:.1e}",
-                {True: "pass", False: "FAIL", None: "skipped"}[r["passed"]],
-            ]
-            for r in results
-        ]
-        print(_table(rows, ["model", "dtype", "error", "tolerance", "result"]))
+        print(_check_table(results, args.compile))
         for r in results:
-            if r["message"]:
-                print(f"{r['name']} ({r['dtype']}): {r['message']}")
+            if r["message"] and (r["check"] != "export" or r["passed"] is not None):
+                print(f"{r['name']} ({r['check']}, {r['dtype']}): {r['message']}")
+            elif r["message"]:  # an export that cannot work: its reason, not a failure
+                print(f"{r['name']} (export not possible): {r['message']}")
     return 0 if all(r["passed"] is not False for r in results) else 1
 
 

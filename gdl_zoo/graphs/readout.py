@@ -74,8 +74,9 @@ def global_pool(
         return out.scatter_reduce(0, index, h, "amax", include_self=False)
     out = out.index_add(0, batch.long(), h)
     if reduce == "mean":
-        counts = torch.bincount(batch.long(), minlength=num_graphs).clamp(min=1)
-        out = out / counts[:, None].to(h.dtype)
+        ones = h.new_ones(h.shape[0])  # index_add, not bincount: its size is static under compile
+        counts = h.new_zeros(num_graphs).index_add(0, batch.long(), ones).clamp(min=1)
+        out = out / counts[:, None]
     return out
 
 

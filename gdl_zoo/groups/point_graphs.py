@@ -57,6 +57,7 @@ def check_point_cloud(
     batch: torch.Tensor | None,
     num_features: int,
     num_graphs: int | None = None,
+    like: torch.Tensor | nn.Module | None = None,
 ) -> tuple[torch.Tensor, int]:
     """Validate a batched point cloud; return ``batch`` (zeros when ``None``) and ``B``.
 
@@ -67,18 +68,20 @@ def check_point_cloud(
         num_features: ``F``.
         num_graphs: ``B``; by default ``batch.max() + 1`` (``0`` for an empty
             ``batch``, ``1`` when ``batch`` is ``None``).
+        like: the model (or a tensor) whose device and dtype positions and
+            features must have; see :func:`gdl_zoo._validation.check_like`.
 
     Shapes:
         positions: ``(N, 3)``; features: ``(N, F)``; batch: ``(N,)``.
 
     Raises:
         TypeError: non-tensors, non-floating positions/features, mismatched
-            dtypes, a non-integer ``batch``.
-        ValueError: wrong shapes, non-finite values, negative or too large
-            cloud indices.
+            dtypes (with each other or ``like``), a non-integer ``batch``.
+        ValueError: another device than ``like``, wrong shapes, non-finite
+            values, negative or too large cloud indices.
     """
-    check_floating(positions, "positions")
-    check_floating(features, "features")
+    check_floating(positions, "positions", like)
+    check_floating(features, "features", like)
     if positions.dim() != 2 or positions.shape[1] != 3:
         raise ValueError(f"positions: expected shape (N, 3), got {tuple(positions.shape)}")
     n = positions.shape[0]
@@ -100,7 +103,7 @@ def check_point_cloud(
         if batch.shape != (n,):
             raise ValueError(f"batch: expected shape (N,) = ({n},), got {tuple(batch.shape)}")
         default_graphs = int(batch.max()) + 1 if n else 0
-        if n and int(batch.min()) < 0:
+        if n and not torch.compiler.is_compiling() and int(batch.min()) < 0:  # eager only
             raise ValueError(f"batch: expected non-negative cloud indices, got {int(batch.min())}")
     if num_graphs is None:
         return batch, default_graphs
@@ -346,7 +349,7 @@ class AtomicEnergyModel(nn.Module, abc.ABC):
         num_graphs: int | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         batch, num_graphs = check_point_cloud(
-            positions, features, batch, self.in_features, num_graphs
+            positions, features, batch, self.in_features, num_graphs, like=self
         )
         grad_enabled = torch.is_grad_enabled()
         with torch.enable_grad():
