@@ -290,6 +290,10 @@ def _graphs() -> dict[str, Row]:
     }
 
 
+def _vector(x: torch.Tensor) -> torch.Tensor:
+    return x.flatten()[: x.shape[-1]]
+
+
 def _meshes() -> dict[str, Row]:
     from gdl_zoo import meshes
 
@@ -305,12 +309,15 @@ def _meshes() -> dict[str, Row]:
         return meshes.BiasedAttentionLayer(4, 2), (_randn(2, n, 4), _randn(2, n, n, seed=1))
 
     return {
-        "meshes.DiffusionBlock": Row(on_ops(lambda: meshes.DiffusionBlock(4)), empty_dim=1),
+        # (*, N, C) layers: an extra leading axis is valid, a vector (C,) is the wrong rank
+        "meshes.DiffusionBlock": Row(
+            on_ops(lambda: meshes.DiffusionBlock(4)), rank=_vector, empty_dim=1
+        ),
         "meshes.LearnedTimeDiffusion": Row(
-            on_ops(lambda: meshes.LearnedTimeDiffusion(4)), empty_dim=1
+            on_ops(lambda: meshes.LearnedTimeDiffusion(4)), rank=_vector, empty_dim=1
         ),
         "meshes.SpatialGradientFeatures": Row(
-            on_ops(lambda: meshes.SpatialGradientFeatures(4)), empty_dim=1
+            on_ops(lambda: meshes.SpatialGradientFeatures(4)), rank=_vector, empty_dim=1
         ),
         "meshes.BiasedAttentionLayer": Row(attention, empty_dim=1),
     }

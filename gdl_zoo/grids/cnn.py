@@ -80,7 +80,7 @@ class CircularConv(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_signal(x, "x", self.layout, self.in_channels)
+        check_signal(x, "x", self.layout, self.in_channels, like=self)
         return self.conv(x)
 
 
@@ -112,7 +112,7 @@ class StridedPool(nn.Module):
         self.pool = (_MAX_POOL if mode == "max" else _AVG_POOL)[ndim]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_signal(x, "x", self.layout)
+        check_signal(x, "x", self.layout, like=self)
         if any(n < self.stride for n in x.shape[2:]):
             raise ValueError(
                 f"expected spatial sizes of at least the stride {self.stride}, got {tuple(x.shape)}"
@@ -171,7 +171,7 @@ class ShiftCNN(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The last feature map, equivariant to shifts by multiples of :attr:`total_stride`."""
-        check_signal(x, "x", self.layout, self.in_channels)
+        check_signal(x, "x", self.layout, self.in_channels, like=self)
         return self.body(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

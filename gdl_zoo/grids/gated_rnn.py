@@ -183,13 +183,13 @@ class GatedRNN(nn.Module):
         h0: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Run the recurrence; see the class docstring for the update and shapes."""
-        check_signal(z, "z", "(B, T, C)", channels=self.input_size, channel_dim=2)
+        check_signal(z, "z", "(B, T, C)", channels=self.input_size, channel_dim=2, like=self)
         batch, steps = z.shape[:2]
         scale = _time_scale_tensor(1.0 if time_scale is None else time_scale, z)
         if h0 is None:
             h = z.new_zeros(batch, self.hidden_size)
         else:
-            check_floating(h0, "h0")
+            check_floating(h0, "h0", like=self)
             if tuple(h0.shape) != (batch, self.hidden_size):
                 raise ValueError(
                     f"h0: expected shape (B, H) = ({batch}, {self.hidden_size}), "
@@ -277,7 +277,7 @@ class ChronoLSTM(nn.Module):
 
     def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Run the LSTM; see the class docstring for shapes."""
-        check_signal(z, "z", "(B, T, C)", channels=self.input_size, channel_dim=2)
+        check_signal(z, "z", "(B, T, C)", channels=self.input_size, channel_dim=2, like=self)
         states, (h_n, _) = self.lstm(z)
         return states, h_n[-1]
 

@@ -52,7 +52,7 @@ class ResidualBlock(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_signal(x, "x", self.layout, self.channels)
+        check_signal(x, "x", self.layout, self.channels, like=self)
         return x + self.residual(x)
 
 
@@ -108,6 +108,6 @@ class ShiftResNet(nn.Module):
         self.total_stride = pool_stride ** (len(widths) - 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_signal(x, "x", self.layout, self.in_channels)
+        check_signal(x, "x", self.layout, self.in_channels, like=self)
         feats = self.body(x)
         return self.head(feats.mean(dim=tuple(range(2, feats.dim()))))

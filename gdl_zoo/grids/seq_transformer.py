@@ -139,7 +139,7 @@ class SelfAttention(nn.Module):
         self.bias_module = bias_module
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_signal(x, "x", "(B, T, C)", channels=self.d_model, channel_dim=2)
+        check_signal(x, "x", "(B, T, C)", channels=self.d_model, channel_dim=2, like=self)
         qkv = rearrange(
             self.in_proj(x), "b t (three h c) -> three b h t c", three=3, h=self.num_heads
         )  # (B, T, 3C) -> 3 × (B, H, T, C/H)
@@ -195,7 +195,7 @@ class TransformerBlock(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_signal(x, "x", "(B, T, C)", channels=self.attn.d_model, channel_dim=2)
+        check_signal(x, "x", "(B, T, C)", channels=self.attn.d_model, channel_dim=2, like=self)
         x = x + self.attn(self.norm1(x))
         return x + self.mlp(self.norm2(x))
 
@@ -276,7 +276,7 @@ class SeqTransformer(nn.Module):
         self.output = nn.Linear(d_model, out_features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_signal(x, "x", "(B, T, C_in)", channels=self.in_features, channel_dim=2)
+        check_signal(x, "x", "(B, T, C_in)", channels=self.in_features, channel_dim=2, like=self)
         if self.positional == "circular" and x.shape[1] > self.max_len:
             raise ValueError(
                 f"x: expected at most max_len={self.max_len} tokens, got T={x.shape[1]}"

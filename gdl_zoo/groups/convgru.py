@@ -106,7 +106,7 @@ class P4ConvGRUCell(nn.Module):
 
     def check_hidden(self, h: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
         """Validate a hidden state for inputs shaped like ``like`` (``(B, …, H, W)``)."""
-        check_field(h, "h", self.hidden_channels, self.order)
+        check_field(h, "h", self.hidden_channels, self.order, like=self)
         expected = (like.shape[0], self.hidden_channels * self.order, *like.shape[-2:])
         if tuple(h.shape) != expected:
             raise ValueError(
@@ -117,7 +117,7 @@ class P4ConvGRUCell(nn.Module):
     def forward(self, x: torch.Tensor, h: torch.Tensor | None = None) -> torch.Tensor:
         """One step; ``h = None`` starts from zeros."""
         layout = "(B, C·|G|, H, W)" if self.input_fibre == "regular" else "(B, C, H, W)"
-        check_field(x, "x", self.input_channels, self.input_order, layout)
+        check_field(x, "x", self.input_channels, self.input_order, layout, like=self)
         if h is None:
             h = x.new_zeros(x.shape[0], self.hidden_channels * self.order, *x.shape[-2:])
         else:
@@ -163,7 +163,9 @@ class P4ConvGRU(nn.Module):
     def forward(self, x: torch.Tensor, h0: torch.Tensor | None = None) -> torch.Tensor:
         cell = self.cell
         layout = "(B, T, C·|G|, H, W)" if cell.input_fibre == "regular" else "(B, T, C, H, W)"
-        check_field(x, "x", cell.input_channels, cell.input_order, layout, channel_dim=2)
+        check_field(
+            x, "x", cell.input_channels, cell.input_order, layout, channel_dim=2, like=self
+        )
         batch, steps = x.shape[:2]
         gates_x = cell.input_conv(
             x.flatten(0, 1)

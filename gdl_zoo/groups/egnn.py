@@ -31,7 +31,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from gdl_zoo._validation import check_positive_int
+from gdl_zoo._validation import check_floating, check_positive_int
+from gdl_zoo.graphs.validation import check_edge_index
 from gdl_zoo.groups.point_graphs import (
     AtomicEnergyModel,
     check_cutoff,
@@ -86,11 +87,16 @@ class EGNNLayer(nn.Module):
         edge_index: torch.Tensor,
         edge_weight: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        check_floating(positions, "positions", like=self)
+        check_floating(h, "h", like=self)
+        if positions.dim() != 2 or positions.shape[1] != 3:
+            raise ValueError(f"positions: expected shape (N, 3), got {tuple(positions.shape)}")
         if h.dim() != 2 or h.shape != (positions.shape[0], self.channels):
             raise ValueError(
                 f"h: expected shape (N, C) = ({positions.shape[0]}, {self.channels}), "
                 f"got {tuple(h.shape)}"
             )
+        check_edge_index(edge_index, positions.shape[0])
         source, target = edge_index
         vectors, _ = edge_vectors(positions, edge_index)  # x_j − x_i, (E, 3)
         squared = (vectors * vectors).sum(-1, keepdim=True)  # (E, 1)
@@ -178,7 +184,7 @@ class EGNN(nn.Module):
         features: torch.Tensor,
         batch: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        batch, _ = check_point_cloud(positions, features, batch, self.in_features)
+        batch, _ = check_point_cloud(positions, features, batch, self.in_features, like=self)
         return self.propagate(positions, features, radius_graph(positions, batch, self.cutoff))
 
     def extra_repr(self) -> str:

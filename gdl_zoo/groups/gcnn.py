@@ -73,8 +73,8 @@ def _min_size(windows: list[tuple[int, int, int]]) -> int:
         size += 1
 
 
-def _check_image(x: torch.Tensor, in_channels: int, min_size: int) -> None:
-    check_signal(x, "x", "(B, C, H, W)", in_channels)
+def _check_image(x: torch.Tensor, in_channels: int, min_size: int, like: nn.Module) -> None:
+    check_signal(x, "x", "(B, C, H, W)", in_channels, like=like)
     if min(x.shape[-2:]) < min_size:
         raise ValueError(
             f"x: expected H and W of at least {min_size} for this network, "
@@ -167,7 +167,7 @@ class P4CNN(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The last regular feature map, ``(B, C'·|G|, H', W')``; equivariant."""
-        _check_image(x, self.in_channels, self.min_size)
+        _check_image(x, self.in_channels, self.min_size, self)
         return self.body(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -284,7 +284,7 @@ class P4MResNet(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The last regular feature map, ``(B, C'·|G|, H', W')``; equivariant."""
-        _check_image(x, self.in_channels, self.min_size)
+        _check_image(x, self.in_channels, self.min_size, self)
         return self.body(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -90,6 +90,7 @@ def check_field(
     order: int,
     layout: str = "(B, C·|G|, H, W)",
     channel_dim: int = 1,
+    like: torch.Tensor | nn.Module | None = None,
 ) -> torch.Tensor:
     """Require a floating tensor holding ``fields`` fields of fibre size ``order``.
 
@@ -100,14 +101,16 @@ def check_field(
         order: the fibre size ``|G|`` (1 for scalar fields).
         layout: the expected axes, e.g. ``"(B, C·|G|, H, W)"``.
         channel_dim: the axis of the ``C·|G|`` channels.
+        like: the layer (or a tensor) whose device and dtype ``x`` must have;
+            see :func:`gdl_zoo._validation.check_like`.
 
     Raises:
-        TypeError: not a floating tensor.
-        ValueError: wrong rank, an empty or non-finite tensor, or a channel count
-            other than ``fields·order`` (the message gives both, and whether the
-            fibre size is the culprit).
+        TypeError: not a floating tensor, or another dtype than ``like``.
+        ValueError: another device than ``like``, wrong rank, an empty or non-finite
+            tensor, or a channel count other than ``fields·order`` (the message
+            gives both, and whether the fibre size is the culprit).
     """
-    check_signal(x, name, layout)
+    check_signal(x, name, layout, like=like)
     got, expected = x.shape[channel_dim], fields * order
     if got != expected:
         if order == 1:
@@ -193,7 +196,7 @@ class _PlanarGroupConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         layout = "(B, C·|G|, H, W)" if self.in_fibre == "regular" else "(B, C, H, W)"
-        check_field(x, "x", self.in_channels, self.in_order, layout)
+        check_field(x, "x", self.in_channels, self.in_order, layout, like=self)
         p, k = self.padding, self.kernel_size
         if min(x.shape[-2:]) + 2 * p < k:
             raise ValueError(
@@ -341,7 +344,7 @@ class GroupPool(nn.Module):
         self.mode = mode
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_signal(x, "x", "(B, C·|G|, H, W)")
+        check_signal(x, "x", "(B, C·|G|, H, W)", like=self)
         if x.shape[1] % self.order:
             raise ValueError(
                 f"x: expected C·|G| channels, a multiple of the fibre size |G| = {self.order} "
@@ -393,7 +396,7 @@ class GroupBatchNorm(nn.Module):
         self.norm = nn.BatchNorm3d(num_fields, eps, momentum, affine, track_running_stats)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_field(x, "x", self.num_fields, self.order)
+        check_field(x, "x", self.num_fields, self.order, like=self)
         fields = x.unflatten(1, (self.num_fields, self.order))  # -> (B, C, |G|, H, W)
         return self.norm(fields).flatten(1, 2)
 

@@ -225,7 +225,7 @@ class _SpectralConv(nn.Module):
         return torch.einsum("pi,cdp->cdi", self.basis, self.weight) / math.sqrt(self.basis.shape[0])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_signal(x, "x", "(B, C, coefficients)", self.in_channels)
+        check_signal(x, "x", "(B, C, coefficients)", self.in_channels, like=self)
         if x.shape[-1] != self.in_size:
             raise ValueError(
                 f"x: expected {self.in_size} coefficients on the last axis, got shape "
@@ -483,7 +483,7 @@ class SphericalCNN(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The last SO(3) feature maps, ``(B, C_J, SO(3)(L_J))``, rotation-equivariant."""
-        check_signal(x, "x", "(B, C, (L+1)²)", self.in_channels)
+        check_signal(x, "x", "(B, C, (L+1)²)", self.in_channels, like=self)
         if x.shape[-1] != s2_dim(self.lmax_in):
             raise ValueError(
                 f"x: expected {s2_dim(self.lmax_in)} coefficients (lmax_in={self.lmax_in}) on "

@@ -498,6 +498,8 @@ class SteerableCNN(nn.Module):
             if k < len(channels) - 1:
                 layers.append(escnn.nn.PointwiseMaxPool2D(out_type, 2))
             field_type = out_type
+        # the smallest H and W whose 2×2 poolings leave at least one pixel
+        self.min_size = 2 ** (len(channels) - 1)
         self.mask = DiskMask(mask_margin)
         self.body = escnn.nn.SequentialModule(*layers)
         self.group_pool = GroupMaxPool(self.group_order)
@@ -510,7 +512,12 @@ class SteerableCNN(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Group-pooled feature maps ``(B, F_J, H', W')``, equivariant to the grid subgroup."""
-        check_signal(x, "x", "(B, C, H, W)", self.in_channels)
+        check_signal(x, "x", "(B, C, H, W)", self.in_channels, like=self)
+        if min(x.shape[-2:]) < self.min_size:
+            raise ValueError(
+                f"x: expected H and W of at least {self.min_size} (each 2×2 pooling between "
+                f"layers halves them), got {tuple(x.shape[-2:])}"
+            )
         y = self.body(self.in_type(self.mask(x))).tensor  # (B, F·|G|, H', W')
         return self.group_pool(y)
 

@@ -51,7 +51,6 @@ from gdl_zoo.groups.point_graphs import (
     edge_vectors,
     polynomial_envelope,
     radius_graph,
-    safe_unit,
 )
 
 __all__ = [
@@ -82,15 +81,22 @@ def as_irreps(irreps: str | int | o3.Irreps, name: str) -> o3.Irreps:
 
 
 class EdgeEmbedding(nn.Module):
-    """Edge geometry: spherical harmonics of the direction, radial features of the length.
+    """Edge geometry: solid harmonics of the edge vector, radial features of the length.
 
     ::
 
-        Y(r̂_ij) = (Y⁰, Y¹, …, Y^{l_max})(r_ij / |r_ij|)      ("component" normalisation)
+        Y(r_ij) = (Y⁰, Y¹, …, Y^{l_max})(r_ij / r_c),  Y^l(r) = |r|^l Y^l(r̂)   ("component")
         ρ(|r_ij|) = BesselBasis(|r_ij|) · u(|r_ij|)            (u: polynomial envelope)
 
-    A zero edge vector (coincident points) has ``Y = (1, 0, …, 0)`` and finite
-    gradients (see :func:`~gdl_zoo.groups.point_graphs.safe_unit`).
+    The degree-``l`` harmonics are the homogeneous polynomials ``|r|^l Y^l(r̂)``
+    (e3nn's ``normalize=False``) of the edge vector scaled by the cutoff, so
+    every filter of degree ``l > 0`` vanishes as points meet, as tensor field
+    networks require at the origin (Thomas et al. 2018).  The energy is then a
+    smooth function of the positions: with the direction ``r̂`` alone, it
+    jumped at coincident points and the forces grew like ``1/|r|`` nearby
+    (``|F| ~ 1e8`` at ``|r| = 1e-12``), ill-conditioned enough to break
+    equivariance by ``1e-3`` in float64.  A zero edge vector has
+    ``Y = (1, 0, …, 0)``, with finite derivatives of every order.
 
     Args:
         lmax: the highest degree ``l_max``.
@@ -117,7 +123,7 @@ class EdgeEmbedding(nn.Module):
         self, positions: torch.Tensor, edge_index: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         vectors, lengths = edge_vectors(positions, edge_index)
-        sh = self.harmonics(safe_unit(vectors, lengths))
+        sh = self.harmonics(vectors / self.cutoff)
         envelope = polynomial_envelope(lengths, self.cutoff)
         return sh, self.basis(lengths) * envelope[:, None], envelope
 
@@ -251,7 +257,7 @@ class IrrepsGraphNetwork(nn.Module, abc.ABC):
         features: torch.Tensor,
         batch: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        batch, _ = check_point_cloud(positions, features, batch, self.irreps_in.dim)
+        batch, _ = check_point_cloud(positions, features, batch, self.irreps_in.dim, like=self)
         return self.propagate(positions, features, radius_graph(positions, batch, self.cutoff))
 
     def extra_repr(self) -> str:

@@ -48,14 +48,19 @@ __all__ = [
 ]
 
 
-def _check_signal(ops: MeshOperators, x: torch.Tensor) -> torch.Tensor:
+def _check_signal(
+    ops: MeshOperators, x: torch.Tensor, channels: int | None = None, like: nn.Module | None = None
+) -> torch.Tensor:
     if not isinstance(ops, MeshOperators):
         raise TypeError(f"ops: expected MeshOperators, got {type(ops).__name__}")
-    check_floating(x, "x")
-    if x.dim() < 2 or x.shape[-2] != ops.num_vertices:
-        raise ValueError(
-            f"x: expected shape (*, {ops.num_vertices}, C), got {tuple(x.shape)}"
-        )
+    check_floating(x, "x", like)
+    c = "C" if channels is None else channels
+    if (
+        x.dim() < 2
+        or x.shape[-2] != ops.num_vertices
+        or (channels is not None and x.shape[-1] != channels)
+    ):
+        raise ValueError(f"x: expected shape (*, {ops.num_vertices}, {c}), got {tuple(x.shape)}")
     return x
 
 
@@ -180,6 +185,7 @@ class LearnedTimeDiffusion(nn.Module):
         return self.log_time.exp()
 
     def forward(self, x: torch.Tensor, ops: MeshOperators) -> torch.Tensor:
+        _check_signal(ops, x, self.log_time.numel(), like=self)
         fn = implicit_diffusion if self.mode == "implicit" else spectral_diffusion
         return fn(ops, x, self.time)
 
@@ -215,7 +221,7 @@ class SpatialGradientFeatures(nn.Module):
         self.imag = nn.Linear(channels, channels, bias=False)
 
     def forward(self, x: torch.Tensor, ops: MeshOperators) -> torch.Tensor:
-        _check_signal(ops, x)
+        _check_signal(ops, x, self.real.in_features, like=self)
         xn = x.movedim(-2, 0)  # (N, *, C)
         g = vertex_gradient(ops.mesh, ops.lengths.to(x.dtype), xn, ops.log_map.to(x.dtype))
         g = g.movedim(0, -3)  # (*, N, C, 2)
@@ -262,6 +268,7 @@ class DiffusionBlock(nn.Module):
         )
 
     def forward(self, x: torch.Tensor, ops: MeshOperators) -> torch.Tensor:
+        _check_signal(ops, x, self.diffusion.log_time.numel(), like=self)
         h = self.diffusion(x, ops)
         parts = [x, h]
         if self.gradient is not None:

@@ -93,7 +93,7 @@ class MeshDiffusionNet(nn.Module):
 
     def forward_operators(self, x: torch.Tensor, ops: MeshOperators) -> torch.Tensor:
         """The network on precomputed operators (build them once per shape when training)."""
-        ops.check_features(x, self.in_channels)
+        ops.check_features(x, self.in_channels, like=self)
         h = self.lift(x)
         for block in self.blocks:
             h = block(h, ops)

@@ -33,7 +33,7 @@ import torch
 from einops import rearrange
 from torch import nn
 
-from gdl_zoo._validation import check_positive_int
+from gdl_zoo._validation import check_floating, check_positive_int, check_signal
 from gdl_zoo.meshes.geodesics import HeatGeodesics
 from gdl_zoo.meshes.operators import MeshOperators
 from gdl_zoo.meshes.sparse import Factorization
@@ -112,6 +112,13 @@ class BiasedAttentionLayer(nn.Module):
         )
 
     def forward(self, h: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        check_signal(h, "h", "(B, N, C)", self.qkv.in_features, channel_dim=2, like=self)
+        n = h.shape[1]
+        check_floating(bias, "bias", like=self)
+        if bias.dim() not in (2, 3, 4) or bias.shape[-2:] != (n, n):
+            raise ValueError(
+                f"bias: expected shape (H, N, N) or (N, N) with N = {n}, got {tuple(bias.shape)}"
+            )
         qkv = rearrange(self.qkv(self.norm1(h)), "b n (three h d) -> three b n h d",
                         three=3, h=self.heads)  # fmt: skip
         q, k, v = qkv.unbind(0)
@@ -192,7 +199,7 @@ class MeshTransformer(nn.Module):
         self, x: torch.Tensor, ops: MeshOperators, pairwise: torch.Tensor | None = None
     ) -> torch.Tensor:
         """The network on precomputed operators (and optionally :meth:`pairwise`)."""
-        ops.check_features(x, self.in_channels)
+        ops.check_features(x, self.in_channels, like=self)
         squeeze = x.dim() == 2
         n = ops.num_vertices
         if pairwise is None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch import nn
 
 from gdl_zoo._validation import check_floating
 from gdl_zoo.meshes.geometry import cotan_laplacian, edge_lengths, log_map_1ring, lumped_mass
@@ -158,17 +159,25 @@ class MeshOperators:
         """The surface area ``Σ M_ii`` (a 0-dim tensor)."""
         return self.mass.sum()
 
-    def check_features(self, x: torch.Tensor, channels: int) -> torch.Tensor:
+    def check_features(
+        self, x: torch.Tensor, channels: int, like: torch.Tensor | nn.Module | None = None
+    ) -> torch.Tensor:
         """``x`` if it holds ``channels`` features per vertex of this mesh, else a clear error.
+
+        Args:
+            x: the features.
+            channels: ``C``.
+            like: the layer (or a tensor) whose device and dtype ``x`` must have;
+                see :func:`gdl_zoo._validation.check_like`.
 
         Shapes:
             x: ``(N, C)`` or ``(B, N, C)``.
 
         Raises:
-            TypeError: ``x`` is not a floating tensor.
-            ValueError: NaN or infinite values, or another shape.
+            TypeError: ``x`` is not a floating tensor, or of another dtype than ``like``.
+            ValueError: another device than ``like``, NaN or infinite values, or another shape.
         """
-        check_floating(x, "x")
+        check_floating(x, "x", like)
         n = self.num_vertices
         if x.dim() not in (2, 3) or x.shape[-2:] != (n, channels):
             raise ValueError(
