@@ -11,7 +11,7 @@ Three kinds of check:
   domain take conjugate gradients instead of SuperLU
   (``Factorization(method="auto")``); here every mesh operator that solves is
   run with conjugate gradients forced and compared with SuperLU, outputs and
-  gradients.
+  gradients (the heat method's heat solve names ``method="lu"`` and keeps it).
 - **device-less factories**: a :class:`~torch.overrides.TorchFunctionMode`
   records every tensor factory (``torch.zeros``, ``arange``, ``tensor``, …)
   called from ``gdl_zoo`` code without ``device=`` during a card's forward and
@@ -25,7 +25,6 @@ Three kinds of check:
 from __future__ import annotations
 
 import dataclasses
-import functools
 import traceback
 
 import pytest
@@ -306,8 +305,18 @@ def test_weightspace_metric_product_runs_on_each_device(device):
     assert float(v @ product) >= -1e-6  # G is positive semi-definite
 
 
-def _with_cg(monkeypatch, module):
-    monkeypatch.setattr(module, "Factorization", functools.partial(Factorization, method="cg"))
+def _with_cg(monkeypatch, module) -> list[str]:
+    """Make ``module`` build its solves with conjugate gradients (unless a call names its
+    method); returns the list the methods of the solves it builds are appended to."""
+    methods = []
+
+    def factorization(*args, **kwargs):
+        fac = Factorization(*args, **{"method": "cg", **kwargs})
+        methods.append(fac.method)
+        return fac
+
+    monkeypatch.setattr(module, "Factorization", factorization)
+    return methods
 
 
 def _heat_geodesics(mesh, lengths):
@@ -343,16 +352,17 @@ def _heat_kernel_term(mesh, lengths):
 def test_the_cuda_solve_path_agrees_with_superlu(module, operator, monkeypatch):
     """Each mesh operator that solves, with the conjugate gradients CUDA would take."""
     x, mesh = _mesh_on("cpu", subdivisions=1)
-    results = []
+    results, methods = [], []
     for method in ("lu", "cg"):
         if method == "cg":
-            _with_cg(monkeypatch, module)
+            methods = _with_cg(monkeypatch, module)
         lengths = edge_lengths(mesh, x).requires_grad_()
         out = operator(mesh, lengths)
         (grad,) = torch.autograd.grad(
             (out * torch.cos(torch.arange(out.numel()).reshape(out.shape))).sum(), lengths
         )
         results.append((out.detach(), grad))
+    assert "cg" in methods  # the operator really solved by conjugate gradients
     (lu_out, lu_grad), (cg_out, cg_grad) = results
     assert torch.allclose(cg_out, lu_out, rtol=0, atol=1e-8 * float(lu_out.abs().max()))
     assert torch.allclose(cg_grad, lu_grad, rtol=0, atol=1e-7 * float(lu_grad.abs().max()))
