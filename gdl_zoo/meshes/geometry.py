@@ -401,8 +401,11 @@ def divergence(mesh: TriangleMesh, lengths: torch.Tensor, field: torch.Tensor) -
     """
     grads, area = _basis_gradients(mesh, lengths)  # (F, 3, 2)
     extra = field.dim() - 2
-    g = grads.reshape(grads.shape[:2] + (1,) * extra + (2,))
-    contrib = -(g * field.unsqueeze(1)).sum(-1) * area.reshape((-1, 1) + (1,) * extra)
+    # A_f ∇φ_c first: on a flat face ∇φ ~ 1/A and a gradient field ~ 1/A, so ∇φ·X alone overflows
+    g = grads.reshape(grads.shape[:2] + (1,) * extra + (2,)) * area.reshape(
+        (-1, 1) + (1,) * (extra + 1)
+    )
+    contrib = -(g * field.unsqueeze(1)).sum(-1)
     out = contrib.new_zeros((mesh.num_vertices,) + contrib.shape[2:])
     return out.index_add_(0, mesh.faces.reshape(-1), contrib.reshape((-1,) + contrib.shape[2:]))
 
