@@ -238,6 +238,21 @@ def test_no_card_creates_tensors_without_a_device_in_forward_or_backward(card):
     assert recorder.calls == set(), "\n".join(sorted(recorder.calls))
 
 
+def test_meta_inputs_reveal_a_hard_coded_cpu_tensor():
+    """Negative control of the meta runs: a CPU constant cannot meet meta inputs."""
+
+    def bad(x):
+        return x + torch.ones(3, 3)
+
+    def good(x):
+        return x + torch.ones(3, 3, device=x.device)
+
+    x = torch.zeros(3, 3, device="meta")
+    with pytest.raises(RuntimeError, match="meta"):
+        bad(x)
+    assert good(x).is_meta
+
+
 @pytest.mark.parametrize("card", CARDS, ids=lambda c: c.name)
 def test_cards_run_on_meta_unless_their_forward_needs_values(card):
     """Shape-only execution: no hard-coded CPU tensor meets the meta inputs.  A card that
