@@ -513,13 +513,17 @@ def _cases():
 CASES = _cases()
 
 
+def _raised_in_gdl_zoo(excinfo: pytest.ExceptionInfo) -> bool:
+    """Whether the innermost frame of the traceback lies in the gdl_zoo package."""
+    return PACKAGE in Path(str(excinfo.traceback[-1].path)).resolve().parents
+
+
 def _assert_ours(excinfo: pytest.ExceptionInfo, needles: list[str]) -> None:
     message = str(excinfo.value)
     assert "expected" in message.lower(), f"no 'expected' in: {message}"
     for needle in needles:
         assert needle in message, f"{needle!r} not in: {message}"
-    where = Path(str(excinfo.traceback[-1].path)).resolve()
-    assert PACKAGE in where.parents, f"raised inside {where}, not by gdl_zoo: {message}"
+    assert _raised_in_gdl_zoo(excinfo), f"raised inside torch, not by gdl_zoo: {message}"
 
 
 def _outputs(out) -> list[torch.Tensor]:
@@ -528,11 +532,8 @@ def _outputs(out) -> list[torch.Tensor]:
     return [t for t in out if isinstance(t, torch.Tensor)]
 
 
-@pytest.mark.parametrize(("row_name", "mistake"), CASES, ids=[f"{r}-{m}" for r, m in CASES])
-def test_bad_input(row_name, mistake):
-    row = ROWS[row_name]
-    module, inputs = _built(row_name)
-    x = inputs[row.signal]
+def _feed(row: Row, module: nn.Module, inputs: tuple, mistake: str) -> None:
+    """Feed ``module`` one mistake and assert the row's required behaviour."""
     if mistake.startswith("index"):
         position = int(mistake.removeprefix("index"))
         bad, needle = _bad_index(inputs[position], row.indices[position])
@@ -540,7 +541,7 @@ def test_bad_input(row_name, mistake):
             module(*_replace(inputs, position, bad))
         _assert_ours(excinfo, [needle])
         return
-    make_bad, needles = _mistakes(row, x)[mistake]
+    make_bad, needles = _mistakes(row, inputs[row.signal])[mistake]
     bad = make_bad()
     bad_inputs = _replace(inputs, row.signal, bad)
     if needles == "valid":
@@ -554,13 +555,19 @@ def test_bad_input(row_name, mistake):
                 assert out.dtype == torch.float16
             if mistake == "empty":
                 assert out.numel() == 0
-            assert torch.isfinite(out).all(), f"{row_name}: non-finite output on {mistake}"
+            assert torch.isfinite(out).all(), f"non-finite output on {mistake}"
         return
     if needles is None:  # a shape mistake: the message names the received shape
         needles = [str(tuple(bad.shape))]
     with pytest.raises((ValueError, TypeError)) as excinfo:
         module(*bad_inputs)
     _assert_ours(excinfo, needles)
+
+
+@pytest.mark.parametrize(("row_name", "mistake"), CASES, ids=[f"{r}-{m}" for r, m in CASES])
+def test_bad_input(row_name, mistake):
+    module, inputs = _built(row_name)
+    _feed(ROWS[row_name], module, inputs, mistake)
 
 
 @pytest.mark.parametrize("row_name", list(ROWS))
@@ -571,14 +578,25 @@ def test_valid_inputs_pass(row_name):
         assert torch.isfinite(out).all()
 
 
-def test_sweep_catches_an_unvalidated_layer():
-    """Negative control: a bare nn.Linear fails the sweep's requirements (torch's own errors)."""
-    linear = nn.Linear(4, 3)
-    with pytest.raises(RuntimeError):
-        linear(torch.randn(5, 5))
-    nan_out = linear(_with_nan(torch.randn(5, 4)))
-    assert not torch.isfinite(nan_out).all()
-    with pytest.raises((ValueError, TypeError, RuntimeError)) as excinfo:
-        linear(torch.randn(5, 4).half())
-    with pytest.raises(AssertionError):
-        _assert_ours(excinfo, ["float16", "float32"])
+UNVALIDATED = Row(lambda: (nn.Linear(4, 3), (_randn(5, 4),)))
+
+
+@pytest.mark.parametrize(
+    "mistake", ["rank", "channels", "int", "complex", "float16", "device", "empty", "nan"]
+)
+def test_the_sweep_fails_an_unvalidated_layer(mistake):
+    """Negative control: a bare nn.Linear (torch's own errors, a silent NaN) fails every mistake."""
+    module, inputs = UNVALIDATED.make()
+    with pytest.raises((RuntimeError, AssertionError, pytest.fail.Exception)):
+        _feed(UNVALIDATED, module, inputs, mistake)
+
+
+def test_an_error_raised_inside_torch_is_not_ours():
+    """Negative control of the location check: torch's own ValueError is told apart."""
+    with pytest.raises(ValueError) as inside_torch:
+        nn.functional.dropout(torch.zeros(3), p=2.0)
+    assert not _raised_in_gdl_zoo(inside_torch)
+    module, inputs = _built("grids.CircularConv")
+    with pytest.raises(ValueError) as ours:
+        module(inputs[0][:, :1])
+    assert _raised_in_gdl_zoo(ours)

@@ -191,7 +191,7 @@ def test_wrong_inputs_raise_clear_errors():
         model(positions, features, batch.float())
     with pytest.raises(ValueError, match=r"batch: expected shape \(N,\)"):
         model(positions, features, batch[:3])
-    with pytest.raises(TypeError, match="features: expected the dtype of positions"):
+    with pytest.raises(TypeError, match="features: expected dtype torch.float64 .* got .*float32"):
         model(positions, features.float(), batch)
     with pytest.raises(ValueError, match="positions: expected finite values"):
         model(torch.full_like(positions, float("nan")), features, batch)
