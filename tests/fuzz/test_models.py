@@ -360,7 +360,7 @@ def test_the_graph_fuzz_catches_a_non_equivariant_gnn():
         check()
 
 
-@pytest.mark.filterwarnings("ignore:std\\(\\): degrees of freedom")
+@pytest.mark.filterwarnings("ignore:std\\(\\). degrees of freedom:UserWarning")
 def test_the_graph_fuzz_catches_a_nan_on_a_one_node_graph():
     card = zoo.get("deepsets")
 
