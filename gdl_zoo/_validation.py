@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["check_floating", "check_like", "check_positive_int", "check_signal"]
+__all__ = ["check_device", "check_floating", "check_like", "check_positive_int", "check_signal"]
 
 
 def check_positive_int(value: Any, name: str) -> int:
@@ -25,6 +25,28 @@ def _all_finite(x: torch.Tensor) -> bool:
     the elementwise test, which is several times slower.
     """
     return bool(torch.isfinite(x.sum())) or bool(torch.isfinite(x).all())
+
+
+def check_device(
+    x: torch.Tensor, name: str, device: torch.device | None, where: str = "the other inputs"
+) -> torch.Tensor:
+    """Require ``x`` on ``device`` (``None``: any), the device of ``where``.
+
+    Args:
+        x: the input.
+        name: how the error message calls it.
+        device: the expected device.
+        where: what lives on ``device``, for the message.
+
+    Raises:
+        ValueError: another device, naming both.
+    """
+    if device is not None and x.device != device:
+        raise ValueError(
+            f"{name}: expected a tensor on {device} (where {where} are), got one on {x.device}; "
+            "move the input or the module with .to()"
+        )
+    return x
 
 
 def check_like(x: torch.Tensor, name: str, like: torch.Tensor | nn.Module | None) -> torch.Tensor:
@@ -45,11 +67,7 @@ def check_like(x: torch.Tensor, name: str, like: torch.Tensor | nn.Module | None
         like = next(like.parameters(), None)
     if like is None:
         return x
-    if x.device != like.device:
-        raise ValueError(
-            f"{name}: expected a tensor on {like.device} (where the module's parameters are), "
-            f"got one on {x.device}; move the input or the module with .to()"
-        )
+    check_device(x, name, like.device, "the module's parameters")
     if x.dtype != like.dtype:
         raise TypeError(
             f"{name}: expected dtype {like.dtype} (the dtype of the module's parameters), "

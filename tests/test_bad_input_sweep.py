@@ -25,6 +25,8 @@ empty        the signal with 0 entries on its empty axis: ``ValueError`` naming 
 nan          one NaN in the signal: ``ValueError`` naming NaN
 index        an index (``edge_index``, ``faces``) of 1000000 or a ``batch`` of -1:
              ``ValueError`` naming the bad index
+index_dev    an index on the ``meta`` device beside CPU features: ``ValueError``
+             naming both devices
 ===========  =====================================================================
 
 Every error must be a ``ValueError`` or ``TypeError`` raised by gdl_zoo code
@@ -506,7 +508,8 @@ def _cases():
             if mistake == "empty" and row.empty_dim is None:
                 continue
             cases.append((name, mistake))
-        cases += [(name, f"index{position}") for position in row.indices]
+        for position in row.indices:
+            cases += [(name, f"index{position}"), (name, f"index_device{position}")]
     return cases
 
 
@@ -534,6 +537,12 @@ def _outputs(out) -> list[torch.Tensor]:
 
 def _feed(row: Row, module: nn.Module, inputs: tuple, mistake: str) -> None:
     """Feed ``module`` one mistake and assert the row's required behaviour."""
+    if mistake.startswith("index_device"):
+        position = int(mistake.removeprefix("index_device"))
+        with pytest.raises(ValueError) as excinfo:
+            module(*_replace(inputs, position, inputs[position].to("meta")))
+        _assert_ours(excinfo, ["cpu", "meta"])
+        return
     if mistake.startswith("index"):
         position = int(mistake.removeprefix("index"))
         bad, needle = _bad_index(inputs[position], row.indices[position])

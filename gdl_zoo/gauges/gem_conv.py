@@ -40,7 +40,7 @@ import math
 import torch
 from torch import nn
 
-from gdl_zoo._validation import check_floating
+from gdl_zoo._validation import check_device, check_floating
 from gdl_zoo.gauges.so2_irreps import SO2Irreps, check_so2_irreps
 
 __all__ = ["IrrepsLinear", "GEMConv", "check_gauge_inputs", "transported_messages"]
@@ -71,10 +71,12 @@ def check_gauge_inputs(
     if not isinstance(edge_index, torch.Tensor) or edge_index.dtype != torch.long:
         got = edge_index.dtype if isinstance(edge_index, torch.Tensor) else type(edge_index)
         raise TypeError(f"edge_index: expected a long tensor, got {got}")
+    check_device(edge_index, "edge_index", features.device, "the features")
     if edge_index.dim() != 2 or edge_index.shape[0] != 2:
         raise ValueError(f"edge_index: expected shape (2, E), got {tuple(edge_index.shape)}")
     num_edges = edge_index.shape[1]
-    if num_edges and (edge_index.min() < 0 or edge_index.max() >= features.shape[0]):
+    in_range = torch.compiler.is_compiling() or not num_edges  # data-dependent: eager only
+    if not in_range and (edge_index.min() < 0 or edge_index.max() >= features.shape[0]):
         raise ValueError(
             f"edge_index: expected vertex indices in [0, {features.shape[0]}), "
             f"got range [{int(edge_index.min())}, {int(edge_index.max())}]"
@@ -252,8 +254,9 @@ class GEMConv(nn.Module):
         out = messages.new_zeros(features.shape[0], self.irreps_out.dim)
         out = out.index_add(0, target, messages)
         if self.aggregation == "mean":
-            count = torch.bincount(target, minlength=features.shape[0]).clamp_min(1)
-            out = out / count.unsqueeze(-1).to(out)
+            ones = out.new_ones(target.shape[0])  # index_add, not bincount: a static size
+            count = out.new_zeros(features.shape[0]).index_add(0, target, ones).clamp_min(1)
+            out = out / count.unsqueeze(-1)
         return out + self.self_connection(features)
 
     def extra_repr(self) -> str:

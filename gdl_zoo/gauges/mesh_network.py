@@ -28,6 +28,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from gdl_zoo._eager_regions import eager_under_compile
+from gdl_zoo._validation import check_device
 from gdl_zoo.gauges.frames import MeshGauge, mesh_gauge
 from gdl_zoo.meshes.geometry import edge_lengths
 from gdl_zoo.meshes.mesh import TriangleMesh
@@ -81,8 +83,18 @@ class MeshGaugeNetwork(nn.Module):
         if not isinstance(positions, torch.Tensor) or positions.dim() != 2:
             got = tuple(positions.shape) if isinstance(positions, torch.Tensor) else type(positions)
             raise ValueError(f"positions: expected shape (N, 3), got {got}")
-        mesh = TriangleMesh(faces, num_vertices=positions.shape[0])
-        return self.forward_metric(features, mesh, edge_lengths(mesh, positions), frame)
+        if isinstance(faces, torch.Tensor):
+            check_device(faces, "faces", positions.device, "positions")
+        return self.forward_gauge(features, _embedded_mesh_gauge(positions, faces, frame))
+
+
+@eager_under_compile  # the topology is built in NumPy: outside torch.compile's graph
+def _embedded_mesh_gauge(
+    positions: torch.Tensor, faces: torch.Tensor, frame: torch.Tensor | None
+) -> MeshGauge:
+    """The gauge of the metric an embedding induces (differentiable in ``positions``)."""
+    mesh = TriangleMesh(faces, num_vertices=positions.shape[0])
+    return mesh_gauge(mesh, edge_lengths(mesh, positions), frame)
 
     def extra_repr(self) -> str:
         return f"{self.irreps_in} -> {self.irreps_out}"

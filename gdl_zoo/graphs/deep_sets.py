@@ -32,7 +32,7 @@ def _check_set(x: torch.Tensor, batch: torch.Tensor | None, channels: int, like:
     check_floating(x, "x", like)
     if x.dim() != 2 or x.shape[1] != channels or x.shape[0] == 0:
         raise ValueError(f"x: expected shape (N, {channels}) with N ≥ 1, got {tuple(x.shape)}")
-    return check_batch(batch, x.shape[0])
+    return check_batch(batch, x.shape[0], x.device)
 
 
 class DeepSetsLayer(nn.Module):

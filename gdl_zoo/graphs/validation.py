@@ -23,21 +23,25 @@ from typing import Any
 import torch
 from torch import nn
 
-from gdl_zoo._validation import check_floating
+from gdl_zoo._eager_regions import eager_under_compile
+from gdl_zoo._validation import check_device, check_floating
 
 __all__ = ["check_edge_index", "check_batch", "check_graph"]
 
 
-def check_edge_index(edge_index: Any, num_nodes: int) -> torch.Tensor:
-    """Require an integer ``(2, E)`` tensor with entries in ``[0, num_nodes)``.
+def check_edge_index(
+    edge_index: Any, num_nodes: int, device: torch.device | None = None
+) -> torch.Tensor:
+    """Require an integer ``(2, E)`` tensor with entries in ``[0, num_nodes)`` on ``device``.
 
     Raises:
         TypeError: not a tensor.
-        ValueError: wrong shape (e.g. ``(E, 2)``), a non-integer dtype, or an
-            index outside ``[0, N)``.
+        ValueError: another device than ``device`` (``None``: any), wrong shape
+            (e.g. ``(E, 2)``), a non-integer dtype, or an index outside ``[0, N)``.
     """
     if not isinstance(edge_index, torch.Tensor):
         raise TypeError(f"edge_index: expected a torch.Tensor, got {type(edge_index).__name__}")
+    check_device(edge_index, "edge_index", device, "the features")
     if edge_index.dtype not in (torch.long, torch.int32):
         raise ValueError(
             f"edge_index: expected an integer dtype (torch.long or torch.int32), "
@@ -60,38 +64,46 @@ def check_edge_index(edge_index: Any, num_nodes: int) -> torch.Tensor:
     return edge_index
 
 
-def check_batch(batch: Any, num_nodes: int) -> tuple[torch.Tensor | None, int]:
-    """Require a sorted integer ``(N,)`` graph index; return it and ``B``.
+def check_batch(
+    batch: Any, num_nodes: int, device: torch.device | None = None
+) -> tuple[torch.Tensor | None, int]:
+    """Require a sorted integer ``(N,)`` graph index on ``device``; return it and ``B``.
 
     ``None`` stands for a single graph (``B = 1``).  Empty graphs in the middle
     of the batch (skipped indices) are allowed and count towards ``B``.
 
     Raises:
         TypeError: not a tensor.
-        ValueError: a non-integer dtype, a wrong shape, negative or unsorted indices.
+        ValueError: another device than ``device`` (``None``: any), a non-integer
+            dtype, a wrong shape, negative or unsorted indices.
     """
     if batch is None:
         return None, 1
     if not isinstance(batch, torch.Tensor):
         raise TypeError(f"batch: expected a torch.Tensor or None, got {type(batch).__name__}")
+    check_device(batch, "batch", device, "the features")
     if batch.dtype not in (torch.long, torch.int32):
         raise ValueError(
             f"batch: expected an integer dtype (torch.long or torch.int32), got {batch.dtype}"
         )
     if batch.shape != (num_nodes,):
         raise ValueError(f"batch: expected shape (N,) = ({num_nodes},), got {tuple(batch.shape)}")
-    if torch.compiler.is_compiling():  # the value checks below are data-dependent: eager only
-        return batch, int(batch[-1]) + 1
+    return batch, _sorted_graph_count(batch)
+
+
+@eager_under_compile  # B is read from the data: outside torch.compile's graph, checks included
+def _sorted_graph_count(batch: torch.Tensor) -> int:
+    """``B = batch[-1] + 1`` of a non-negative, sorted graph index (else ``ValueError``)."""
     if int(batch[0]) < 0:
         raise ValueError(f"batch: expected non-negative graph indices, got {int(batch[0])}")
-    if num_nodes > 1 and bool((batch[1:] < batch[:-1]).any()):
+    if batch.shape[0] > 1 and bool((batch[1:] < batch[:-1]).any()):
         where = int((batch[1:] < batch[:-1]).nonzero()[0]) + 1
         raise ValueError(
             "batch: expected sorted (non-decreasing) graph indices, nodes of each graph "
             f"contiguous; got batch[{where - 1}] = {int(batch[where - 1])} > "
             f"batch[{where}] = {int(batch[where])}"
         )
-    return batch, int(batch[-1]) + 1
+    return int(batch[-1]) + 1
 
 
 def check_graph(
@@ -136,8 +148,8 @@ def check_graph(
         raise ValueError(
             f"x: expected {channels} channels, shape (N, {channels}), got {tuple(x.shape)}"
         )
-    check_edge_index(edge_index, num_nodes)
-    batch, num_graphs = check_batch(batch, num_nodes)
+    check_edge_index(edge_index, num_nodes, x.device)
+    batch, num_graphs = check_batch(batch, num_nodes, x.device)
     if batch is not None and edge_index.numel() and not torch.compiler.is_compiling():
         crossing = batch[edge_index[0]] != batch[edge_index[1]]
         if bool(crossing.any()):
@@ -149,6 +161,7 @@ def check_graph(
             )
     if edge_attr is not None:
         check_floating(edge_attr, "edge_attr")
+        check_device(edge_attr, "edge_attr", x.device, "the node features")
         if edge_attr.dim() != 2 or edge_attr.shape[0] != edge_index.shape[1]:
             raise ValueError(
                 f"edge_attr: expected shape (E, D) with E = {edge_index.shape[1]} edges, "

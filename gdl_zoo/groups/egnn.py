@@ -96,7 +96,7 @@ class EGNNLayer(nn.Module):
                 f"h: expected shape (N, C) = ({positions.shape[0]}, {self.channels}), "
                 f"got {tuple(h.shape)}"
             )
-        check_edge_index(edge_index, positions.shape[0])
+        check_edge_index(edge_index, positions.shape[0], positions.device)
         source, target = edge_index
         vectors, _ = edge_vectors(positions, edge_index)  # x_j − x_i, (E, 3)
         squared = (vectors * vectors).sum(-1, keepdim=True)  # (E, 1)

@@ -35,7 +35,7 @@ import math
 import torch
 from torch import nn
 
-from gdl_zoo._validation import check_floating, check_positive_int
+from gdl_zoo._validation import check_device, check_floating, check_positive_int
 
 __all__ = [
     "check_point_cloud",
@@ -100,6 +100,7 @@ def check_point_cloud(
         if not isinstance(batch, torch.Tensor) or batch.dtype != torch.long:
             got = batch.dtype if isinstance(batch, torch.Tensor) else type(batch).__name__
             raise TypeError(f"batch: expected a torch.long tensor, got {got}")
+        check_device(batch, "batch", positions.device, "positions")
         if batch.shape != (n,):
             raise ValueError(f"batch: expected shape (N,) = ({n},), got {tuple(batch.shape)}")
         default_graphs = int(batch.max()) + 1 if n else 0

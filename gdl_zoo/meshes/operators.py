@@ -24,7 +24,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from gdl_zoo._validation import check_floating
+from gdl_zoo._eager_regions import eager_under_compile
+from gdl_zoo._validation import check_device, check_floating
 from gdl_zoo.meshes.geometry import cotan_laplacian, edge_lengths, log_map_1ring, lumped_mass
 from gdl_zoo.meshes.mesh import TriangleMesh
 from gdl_zoo.meshes.metric import check_lengths
@@ -133,19 +134,23 @@ class MeshOperators:
         return cls.from_lengths(mesh, edge_lengths(mesh, positions), k_eig)
 
     @classmethod
+    @eager_under_compile  # NumPy topology, SciPy eigenpairs: outside torch.compile's graph
     def from_faces(
         cls, positions: torch.Tensor, faces: torch.Tensor, k_eig: int = 0
     ) -> MeshOperators:
         """Validate ``faces`` into a :class:`TriangleMesh` and build the operators of ``positions``.
 
         The convenience path of the mesh models' ``forward(x, positions, faces)``;
-        training loops over fixed shapes build the operators once instead.
+        training loops over fixed shapes build the operators once instead.  Under
+        ``torch.compile`` it runs eagerly, before the model's graph.
 
         Shapes:
             positions: (N, 3); faces: (F, 3).
         """
         if not isinstance(positions, torch.Tensor) or positions.dim() != 2:
             raise ValueError(f"positions: expected an (N, 3) tensor, got {positions!r:.60}")
+        if isinstance(faces, torch.Tensor):
+            check_device(faces, "faces", positions.device, "positions")
         mesh = TriangleMesh(faces, positions.shape[0])
         return cls.from_positions(mesh, positions, k_eig)
 
