@@ -113,7 +113,11 @@ def output_difference(expected: Any, actual: Any) -> tuple[float, float]:
 def _break_reason(reason: Any) -> str:
     """One line per Dynamo break: its first message line and the innermost user frame."""
     message = str(reason.reason).strip().splitlines()[0] if str(reason.reason).strip() else "?"
-    stack = getattr(reason, "user_stack", None)
+    stack = [
+        frame  # the caller of an eager region, not the region's wrapper
+        for frame in getattr(reason, "user_stack", None) or ()
+        if not frame.filename.endswith("_eager_regions.py")
+    ]
     if stack:
         frame = stack[-1]
         return f"{message} ({_short_path(frame.filename)}:{frame.lineno})"

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import torch
 
+from gdl_zoo._eager_regions import eager_under_compile
 from gdl_zoo.graphs.validation import check_edge_index
 
 __all__ = ["SparseAdjacency", "EdgePattern", "gcn_normalized_adjacency", "given_or_built",
@@ -85,6 +86,7 @@ class SparseAdjacency:
     num_nodes: int
 
     @classmethod
+    @eager_under_compile  # unique and bincount have data-dependent sizes: outside the graph
     def from_edges(
         cls,
         edge_index: torch.Tensor,
@@ -134,6 +136,7 @@ class SparseAdjacency:
             self.num_nodes,
         )
 
+    @eager_under_compile  # Dynamo cannot trace sparse tensors: one eager product per call
     def matmul(self, h: torch.Tensor) -> torch.Tensor:
         """``A h``: the weighted sum of each node's incoming neighbours.
 
@@ -237,6 +240,7 @@ class EdgePattern:
     num_nodes: int
 
     @classmethod
+    @eager_under_compile  # bincount has a data-dependent size: outside the graph
     def from_edges(
         cls, edge_index: torch.Tensor, num_nodes: int, self_loops: bool = False
     ) -> EdgePattern:
@@ -304,6 +308,7 @@ class EdgePattern:
         """The CSR matrix ``Aᵀ`` (``values (E,)`` already in :attr:`transpose_order`)."""
         return _csr_from_pointers(self.transpose_crow, self.transpose_col, values, self.num_nodes)
 
+    @eager_under_compile  # Dynamo cannot trace sparse tensors: one eager product per call
     def weighted_sum(self, values: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         """``out_i^k = Σ_{j→i} values_ji^k h_j^k`` per head ``k``; gradients to both arguments.
 
@@ -323,6 +328,7 @@ class EdgePattern:
         return _PatternSpMM.apply(values.to(h.dtype), h, self)
 
 
+@eager_under_compile  # built once per graph, with data-dependent sizes: outside the graph
 def gcn_normalized_adjacency(
     edge_index: torch.Tensor, num_nodes: int, dtype: torch.dtype = torch.float32
 ) -> SparseAdjacency:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from gdl_zoo._eager_regions import eager_under_compile
 from gdl_zoo._validation import check_signal
 from gdl_zoo.graphs.validation import check_batch, check_edge_index
 
@@ -85,10 +86,11 @@ class DenseBlocks:
     order: torch.Tensor
 
     @classmethod
+    @eager_under_compile  # block sizes are read from the data: outside torch.compile's graph
     def from_graph(
         cls, edge_index: torch.Tensor, batch: torch.Tensor | None, num_nodes: int
     ) -> DenseBlocks:
-        """Group the graphs of a batch by size class ``⌈log₂ n_b⌉``.
+        """Group the graphs of a batch by size class ``⌈log₂ n_b⌉`` (eagerly under compile).
 
         Shapes:
             edge_index: ``(2, E)``, edges within graphs; batch: ``(N,)`` sorted, or ``None``.

@@ -33,6 +33,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from gdl_zoo._eager_regions import eager_under_compile
 from gdl_zoo._validation import check_floating, check_positive_int
 from gdl_zoo.meshes.geometry import vertex_gradient
 from gdl_zoo.meshes.operators import MeshOperators
@@ -75,12 +76,14 @@ def _times(t, channels: int, like: torch.Tensor) -> torch.Tensor:
     return t
 
 
+@eager_under_compile  # SciPy factorisations: one eager step, not a dozen graph fragments
 def implicit_diffusion(ops: MeshOperators, x: torch.Tensor, t) -> torch.Tensor:
     """One backward Euler step of the heat equation per channel: ``(M + t_c L) y_c = M x_c``.
 
     One sparse LU factorisation per channel (shared across the batch), solved
     by :class:`~gdl_zoo.meshes.sparse.Factorization`: gradients reach ``x``,
-    ``t`` and, through ``ops``, the edge lengths by the adjoint solve.
+    ``t`` and, through ``ops``, the edge lengths by the adjoint solve.  Under
+    ``torch.compile`` it runs eagerly (a graph break between two graphs).
 
     Args:
         ops: the operators of the metric.

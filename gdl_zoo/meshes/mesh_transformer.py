@@ -33,6 +33,7 @@ import torch
 from einops import rearrange
 from torch import nn
 
+from gdl_zoo._eager_regions import eager_under_compile
 from gdl_zoo._validation import check_floating, check_positive_int, check_signal
 from gdl_zoo.meshes.geodesics import HeatGeodesics
 from gdl_zoo.meshes.operators import MeshOperators
@@ -44,6 +45,8 @@ __all__ = ["intrinsic_distance_matrix", "heat_kernel_matrix", "BiasedAttentionLa
 
 def intrinsic_distance_matrix(ops: MeshOperators) -> torch.Tensor:
     """All-pairs heat-method geodesic distances, symmetrised ``(D + Dᵀ)/2``.
+
+    Pairs in different connected components are ``inf`` apart.
 
     Differentiable with respect to the lengths (two adjoint solves); costs
     ``O(N)`` right-hand sides, so it is meant for meshes of a few thousand vertices.
@@ -177,15 +180,21 @@ class MeshTransformer(nn.Module):
         self.norm = nn.LayerNorm(width)
         self.head = nn.Linear(width, out_channels)
 
+    @eager_under_compile  # heat-method geodesics / heat kernel: SciPy solves, outside the graph
     def pairwise(self, ops: MeshOperators) -> torch.Tensor:
         """The metric's pairwise matrix ``P`` (N, N) the bias is built from.
 
-        Geodesic: ``d(i, j)/√A`` (:func:`intrinsic_distance_matrix`); heat: the
-        normalised kernel (:func:`heat_kernel_matrix`).  It depends only on the
+        Geodesic: ``d(i, j)/√A`` (:func:`intrinsic_distance_matrix`), with pairs in
+        different connected components set to the largest distance within one;
+        heat: the normalised kernel (:func:`heat_kernel_matrix`).  It depends only on the
         metric: compute it once per shape when training on fixed shapes.
         """
         if self.bias_kind == "geodesic":
-            return intrinsic_distance_matrix(ops) / ops.total_area.sqrt()
+            d = intrinsic_distance_matrix(ops)
+            # pairs in different components (d = inf) count as far as the farthest reachable pair
+            reachable = torch.isfinite(d)
+            d = torch.where(reachable, d, d.masked_fill(~reachable, 0.0).max())
+            return d / ops.total_area.sqrt()
         return heat_kernel_matrix(ops, self.relative_time)
 
     def bias_matrix(self, pairwise: torch.Tensor) -> torch.Tensor:
