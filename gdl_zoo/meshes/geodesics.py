@@ -9,6 +9,10 @@ From sources ``s`` and a time ``t`` (default ``h²``, ``h`` the mean edge length
 2. normalised direction: ``X = −∇u / |∇u|`` on every face;
 3. Poisson: ``L φ = −div X`` (since ``div ∇ = −L``), then ``d = φ − φ_s``.
 
+Vertices in other connected components than a source are unreachable: their
+distance is ``+inf`` (the heat never gets there, and ``φ`` on their component
+is only fixed by the solver's regularisation, not by the source).
+
 Both solves go through :class:`~gdl_zoo.meshes.sparse.Factorization`, so the
 distances are differentiable with respect to the lengths (adjoint solves).
 The heat solve is always an LU factorisation (SuperLU; CUDA tensors make one
@@ -52,8 +56,10 @@ def _direction(v: torch.Tensor) -> torch.Tensor:
     """
     scale = v.abs().amax(-1, keepdim=True)
     v = v / torch.where(scale > 0, scale, torch.ones_like(scale))
-    norm = v.pow(2).sum(-1, keepdim=True).sqrt()  # in [1, √2] unless v = 0
-    return v / torch.where(norm > 0, norm, torch.ones_like(norm))
+    squared = v.pow(2).sum(-1, keepdim=True)  # in [1, 2] unless v = 0
+    # the square root only where v ≠ 0: its derivative at 0 is infinite (0·inf = NaN gradients
+    # on the faces where the heat is exactly 0, e.g. every face of another component)
+    return v / torch.where(squared > 0, squared, torch.ones_like(squared)).sqrt()
 
 
 class HeatGeodesics:
@@ -121,7 +127,8 @@ class HeatGeodesics:
             sources: (S,) vertex indices.
 
         Returns:
-            (S, N) distances, zero at each source.
+            (S, N) distances, zero at each source and ``+inf`` at the vertices of
+            other connected components.
         """
         if not isinstance(sources, torch.Tensor) or sources.dtype != torch.long:
             raise TypeError(f"sources: expected a LongTensor, got {sources!r:.80}")
@@ -138,6 +145,10 @@ class HeatGeodesics:
         field = -_direction(grad)
         phi = self._poisson.solve(-divergence(self.mesh, self._wide, field))  # (N, S)
         phi = phi - phi[sources, cols]
+        # other components: φ there is the regularisation's constant, not a distance
+        labels = self.mesh.connected_components[1].to(phi.device)
+        unreachable = labels.unsqueeze(1) != labels[sources].unsqueeze(0)  # (N, S)
+        phi = phi.masked_fill(unreachable, float("inf"))
         return phi.T.to(self.lengths.dtype)
 
 

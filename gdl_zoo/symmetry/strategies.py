@@ -15,7 +15,7 @@ requested ``dtype`` last.
   surfaces (randomly bumped icospheres, convex hulls of random points on a
   sphere) and open ones (perturbed planar grids), optionally with one
   near-degenerate face (:func:`with_sliver`: a cap or a needle whose relative
-  thickness is ``10⁻ᵏ``);
+  thickness is ``10⁻ᵏ``) and optionally several components side by side;
 - :func:`images`: batches of images of odd and even sizes, optionally only
   the sizes for which a model's symmetry is declared;
 - :func:`point_clouds`: batched point clouds in which some points nearly (or
@@ -256,13 +256,27 @@ def with_sliver(draw, mesh_strategy: st.SearchStrategy, min_exponent: int = 2,
     return positions, mesh
 
 
+@st.composite
+def _disjoint_union(draw, mesh_strategy: st.SearchStrategy, max_components: int):
+    """1 … ``max_components`` drawn meshes side by side (``x`` offset by 3) as one mesh."""
+    parts = draw(st.lists(mesh_strategy, min_size=1, max_size=max_components))
+    if len(parts) == 1:
+        return parts[0]
+    offsets = [sum(mesh.num_vertices for _, mesh in parts[:k]) for k in range(len(parts))]
+    shift = torch.tensor([3.0, 0.0, 0.0], dtype=torch.float64)
+    positions = torch.cat([p.to(torch.float64) + k * shift for k, (p, _) in enumerate(parts)])
+    faces = torch.cat([mesh.faces + o for (_, mesh), o in zip(parts, offsets)])
+    return positions, TriangleMesh(faces, len(positions))
+
+
 def triangle_meshes(
     closed: bool | None = None,
     slivers: bool = True,
     max_sliver_exponent: int = 14,
+    max_components: int = 1,
     dtype: torch.dtype = torch.float64,
 ) -> st.SearchStrategy:
-    """Closed and open triangle meshes, some with a near-degenerate face.
+    """Closed and open triangle meshes, some with a near-degenerate face, possibly disconnected.
 
     Args:
         closed: ``True`` for :func:`closed_meshes` only, ``False`` for
@@ -273,6 +287,8 @@ def triangle_meshes(
             (the problem is that ill-conditioned), so symmetry checks at the
             default tolerances keep ``k ≤ 4`` in float64; finiteness checks
             use the default.
+        max_components: draw up to this many meshes and place them side by side
+            as one disconnected mesh (vertices of each component contiguous).
         dtype: of the positions.
 
     Returns:
@@ -288,6 +304,8 @@ def triangle_meshes(
     meshes = (
         st.one_of(base, with_sliver(base, max_exponent=max_sliver_exponent)) if slivers else base
     )
+    if max_components > 1:
+        meshes = _disjoint_union(meshes, max_components)
     return meshes.map(lambda pm: (pm[0].to(dtype), pm[1]))
 
 

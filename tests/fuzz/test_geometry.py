@@ -1,5 +1,8 @@
 """Mesh geometry on fuzzed meshes: no NaN on near-degenerate triangles, or a clear ValueError.
 
+Also disconnected meshes: geodesic distances between components are ``inf``, and the mesh
+Transformer's geodesic bias built from them keeps it equivariant with finite gradients.
+
 The geometry functions do not validate the lengths (they are on the hot path of
 a learned metric) and promise finite values on flat and violated triangles;
 the validated entry points (:class:`~gdl_zoo.meshes.operators.MeshOperators`,
@@ -16,10 +19,14 @@ import pytest
 import torch
 from hypothesis import HealthCheck, example, given, settings
 
+from gdl_zoo import zoo
 from gdl_zoo.meshes import geometry
-from gdl_zoo.meshes.generators import grid
+from gdl_zoo.meshes.actions import MeshSymmetry, VertexOutputs
+from gdl_zoo.meshes.generators import bumpy_icosphere, grid
 from gdl_zoo.meshes.geodesics import HeatGeodesics
+from gdl_zoo.meshes.mesh import TriangleMesh
 from gdl_zoo.meshes.operators import MeshOperators
+from gdl_zoo.symmetry import assert_equivariant
 from gdl_zoo.symmetry.strategies import triangle_meshes
 
 FUZZ = settings(
@@ -114,3 +121,49 @@ def test_without_the_fix_the_flat_face_product_overflows():
     lengths = geometry.edge_lengths(mesh, positions)
     gradient = geometry.face_gradient(mesh, lengths, _signal(4, torch.float64))
     assert not torch.isfinite(gradient * gradient).all()  # the product the fix avoids
+
+
+def _two_components():
+    """A bumpy icosphere and a 3×4 grid side by side: one mesh, two connected components."""
+    sphere, sphere_mesh = bumpy_icosphere(1, 0.2, torch.Generator().manual_seed(0))
+    plane, plane_mesh = grid(3, 4)
+    positions = torch.cat([sphere, plane + torch.tensor([3.0, 0.0, 0.0], dtype=torch.float64)])
+    faces = torch.cat([sphere_mesh.faces, plane_mesh.faces + sphere_mesh.num_vertices])
+    return positions, TriangleMesh(faces, len(positions))
+
+
+@settings(FUZZ, max_examples=5)
+@given(positions_mesh=triangle_meshes(slivers=False, max_components=3))
+@example(positions_mesh=_two_components())
+def test_heat_geodesics_on_disconnected_meshes(positions_mesh):
+    """Bugs: other components got finite 'distances' (the Poisson regulariser's constant),
+    and every gradient was NaN (the direction's square root at ∇u = 0 there)."""
+    positions, mesh = positions_mesh
+    lengths = geometry.edge_lengths(mesh, positions).requires_grad_()
+    distances = HeatGeodesics(mesh, lengths)(torch.arange(mesh.num_vertices))
+    _, labels = mesh.connected_components
+    same = labels.unsqueeze(0) == labels.unsqueeze(1)
+    assert torch.isfinite(distances[same]).all() and torch.isinf(distances[~same]).all()
+    distances[same].sum().backward()
+    assert torch.isfinite(lengths.grad).all()
+
+
+@pytest.mark.parametrize("bias", ["geodesic", "heat"])
+@settings(FUZZ, max_examples=2)
+@given(positions_mesh=triangle_meshes(slivers=False, max_components=3))
+@example(positions_mesh=_two_components())
+def test_mesh_transformer_on_disconnected_meshes(bias, positions_mesh):
+    """Bug: the geodesic bias between components was that regulariser's constant plus
+    rounding amplified ~1e10, so relabelling the vertices changed it by 1e-8 (equivariance
+    broke), and its gradients were NaN.  Unreachable pairs are now as far as the farthest
+    reachable pair."""
+    positions, mesh = positions_mesh
+    n = mesh.num_vertices
+    torch.manual_seed(0)
+    model = zoo.get("mesh_transformer").build(bias=bias).double()
+    x = torch.randn(2, n, 3, generator=torch.Generator().manual_seed(n), dtype=torch.float64)
+    assert_equivariant(model, (x, positions, mesh.faces), MeshSymmetry(n), VertexOutputs(n))
+    moved = positions.clone().requires_grad_()
+    model(x, moved, mesh.faces).square().sum().backward()
+    assert torch.isfinite(moved.grad).all()
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)

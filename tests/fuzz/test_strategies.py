@@ -170,3 +170,13 @@ def test_a_missing_hypothesis_names_the_dev_extra(monkeypatch):
     monkeypatch.delitem(sys.modules, "gdl_zoo.symmetry.strategies")
     with pytest.raises(ImportError, match=r'pip install "gdl-zoo\[dev\]"'):
         importlib.import_module("gdl_zoo.symmetry.strategies")
+
+
+def test_meshes_can_have_several_components():
+    def components(pm) -> int:
+        return pm[1].connected_components[0]
+
+    several = find(triangle_meshes(max_components=3), lambda pm: components(pm) == 3, settings=FIND)
+    assert components(several) == 3
+    with pytest.raises(NoSuchExample):
+        find(triangle_meshes(), lambda pm: components(pm) > 1, settings=FIND)
