@@ -10,8 +10,9 @@ and which inputs are indices.  Each row is fed:
 ===========  =====================================================================
 mistake      what is fed, and what must happen
 ===========  =====================================================================
-rank         the signal with an extra leading axis (or a rank-0 signal for layers
-             taking ``(*, C)``): ``ValueError`` naming the received shape
+rank         the signal with an extra leading axis (a rank-0 signal for layers on
+             ``(*, C)``, a vector ``(C,)`` for layers on ``(*, N, C)``, which accept
+             extra leading axes): ``ValueError`` naming the received shape
 channels     one channel too many on the channel axis: ``ValueError`` naming the
              received shape or channel count
 int          the signal as ``torch.int64``: ``TypeError``/``ValueError`` naming it
