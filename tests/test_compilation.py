@@ -11,13 +11,17 @@ that starts compiling cleanly fails its test, so the list only shrinks.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from functools import cache
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from gdl_zoo import zoo
+from gdl_zoo._eager_regions import eager_under_compile
 from gdl_zoo.cli import main
 from gdl_zoo.compilation import (
     CompileReport,
@@ -253,3 +257,59 @@ def test_check_compile_exits_one_when_compiled_differs(capsys):
     assert status == 1
     assert "graph breaks" in out and "FAIL" in out
     assert main(["check", "cnn", "--dtype", "float64", "--compile", "--backend", "aot_eager"]) == 0
+
+
+# ----------------------------------------------------------------------------- eager regions
+
+
+def _numpy_cumsum(x):
+    """A NumPy step that branches on the data: Dynamo cannot trace it into one graph."""
+    a = x.detach().numpy()
+    sign = 1.0 if a.sum() > 0 else -1.0
+    return torch.as_tensor(np.cumsum(a, 0)) * x * sign
+
+
+class NumpyThenNet(nn.Module):
+    """A NumPy precomputation before the first tensor operation, as in the mesh models."""
+
+    def __init__(self, step):
+        super().__init__()
+        self.step, self.linear = step, nn.Linear(3, 2)
+
+    def forward(self, x):
+        return self.linear(self.step(x)).sin()
+
+
+def test_an_eager_region_keeps_numpy_out_of_the_graph():
+    x = torch.randn(5, 3, dtype=torch.float64, requires_grad=True)
+    traced, _ = count_graph_breaks(NumpyThenNet(_numpy_cumsum).double(), x)
+    assert traced >= 1  # the control: NumPy traced by Dynamo breaks the graph
+    model = NumpyThenNet(eager_under_compile(_numpy_cumsum)).double()
+    assert count_graph_breaks(model, x) == (0, ())
+    compiled = torch.compile(model, backend="aot_eager")
+    expected, actual = model(x), compiled(x)
+    assert output_difference(expected, actual) == (0.0, 0.0)
+    (grad_eager,) = torch.autograd.grad(expected.sum(), x)
+    (grad_compiled,) = torch.autograd.grad(actual.sum(), x)
+    assert torch.equal(grad_eager, grad_compiled)  # gradients flow through the eager region
+
+
+def test_eager_regions_do_not_import_dynamo():
+    code = (
+        "import sys, torch; from gdl_zoo import zoo; card = zoo.get('mesh_transformer'); "
+        "card.build().double()(*card.example_inputs(2, torch.float64)); "
+        "print('torch._dynamo' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_validation_in_an_eager_region_still_runs_under_compile():
+    card = zoo.get("mpnn")
+    model = card.build().double().eval()
+    x, edge_index, edge_attr, batch = card.example_inputs(2, torch.float64)
+    compiled = torch.compile(model, backend="aot_eager")
+    assert output_difference(model(x, edge_index, edge_attr, batch),
+                             compiled(x, edge_index, edge_attr, batch))[1] == 0.0  # fmt: skip
+    with pytest.raises(ValueError, match="sorted"):
+        compiled(x, edge_index, edge_attr, batch.flip(0))
