@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import os
 import re
 import time
@@ -80,7 +81,8 @@ def output_difference(expected: Any, actual: Any) -> tuple[float, float]:
     """The largest absolute and relative differences between two outputs of the same structure.
 
     The relative difference of one tensor is ``max |a - e| / max |e|``; both
-    figures are maxima over the tensors of the output.
+    figures are maxima over the tensors of the output, and infinite when either
+    output holds a NaN or an infinity there.
 
     Raises:
         ValueError: the outputs differ in structure, shape or dtype.
@@ -103,8 +105,9 @@ def output_difference(expected: Any, actual: Any) -> tuple[float, float]:
             continue
         e, a = e.detach().double(), a.detach().double()
         difference = float((a - e).abs().max())
-        if difference != difference:  # NaN on either side counts as infinitely far
-            difference = float("inf")
+        if not math.isfinite(difference):  # a NaN or an infinity on either side: infinitely far
+            largest_abs = largest_rel = math.inf
+            continue
         largest_abs = max(largest_abs, difference)
         largest_rel = max(largest_rel, difference / max(float(e.abs().max()), _TINY))
     return largest_abs, largest_rel
@@ -282,6 +285,7 @@ def compile_check(
     backend: str = "inductor",
     export: bool = True,
     batch_size: int = 2,
+    device: torch.device | str = "cpu",
 ) -> CompileReport:
     """Count graph breaks, compile and export a card's default model; compare with eager.
 
@@ -302,6 +306,7 @@ def compile_check(
             several times faster to compile).
         export: also try ``torch.export.export``.
         batch_size: the example batch size.
+        device: where the model and its example inputs run (e.g. ``"cuda"``).
 
     Returns:
         The :class:`CompileReport`.
@@ -311,8 +316,11 @@ def compile_check(
             (the card is broken, not the compiler).
     """
     torch.manual_seed(seed)
-    model: nn.Module = card.build().to(dtype).eval()
-    inputs = tuple(card.example_inputs(batch_size, dtype, torch.Generator().manual_seed(seed)))
+    model: nn.Module = card.build().to(device=device, dtype=dtype).eval()
+    inputs = tuple(
+        x.to(device) if isinstance(x, torch.Tensor) else x
+        for x in card.example_inputs(batch_size, dtype, torch.Generator().manual_seed(seed))
+    )
     report = CompileReport(
         name=card.name,
         dtype=str(dtype).removeprefix("torch."),

@@ -209,7 +209,8 @@ def test_output_difference_reads_nested_outputs():
     assert output_difference(a, a) == (0.0, 0.0)
     assert output_difference(a, b) == (1.0, 0.25)
     nan = {"energy": torch.full((2,), float("nan")), "forces": a["forces"]}
-    assert output_difference(a, nan)[0] == float("inf")
+    assert output_difference(a, nan) == (float("inf"), float("inf"))
+    assert output_difference(nan, nan) == (float("inf"), float("inf"))  # NaN never passes
     with pytest.raises(ValueError, match="expected outputs"):
         output_difference(a, (a["energy"],))
     with pytest.raises(ValueError, match="shape"):
