@@ -264,6 +264,27 @@ def test_cnns_on_odd_and_even_images(name, dtype):
     check()
 
 
+@pytest.mark.parametrize("name", IMAGE_MODELS)
+def test_cnns_on_any_size_are_finite_or_refuse_it(name):
+    """Outside the declared sizes the symmetry may fail, but never with NaN or a torch crash."""
+    card, model = _card_model(name, torch.float64)
+    example = card.example_inputs(1, torch.float64)[0]
+    leading, channels = tuple(example.shape[1:-3]), example.shape[-3]
+
+    @settings(FUZZ, max_examples=8)
+    @given(images(channels, image_sizes(1, 13), leading=leading))
+    def check(x):
+        try:
+            with torch.no_grad():
+                y = model(x)
+        except ValueError as error:
+            assert "expected" in str(error) and "got" in str(error), str(error)
+            return
+        assert torch.isfinite(y).all()
+
+    check()
+
+
 def test_declared_sizes_cover_odd_and_even_sizes():
     """The constraint is no blanket 'even only': stride-1 models take odd sizes too."""
     for name, odd_ok in (("p4_convgru", True), ("cnn", False), ("p4cnn", False)):
@@ -299,6 +320,21 @@ def test_e3_models_on_near_coincident_points(name, dtype):
     @given(point_clouds(num_features=4, dtype=dtype, **WELL_CONDITIONED))
     def check(cloud):
         fuzz_check(model, cloud, card.input_action, card.output_action, card.tolerance_for(dtype))
+
+    check()
+
+
+@pytest.mark.parametrize("name", E3_MODELS)
+def test_e3_models_have_finite_bounded_forces_on_any_cloud(name):
+    """Any cloud: several near or exact coincidences, lone pairs, single points."""
+    _, model = _card_model(name, torch.float64)
+
+    @settings(FUZZ, max_examples=8)
+    @given(point_clouds(num_features=4))
+    def check(cloud):
+        energy, forces = model(*cloud)
+        assert torch.isfinite(energy).all() and torch.isfinite(forces).all()
+        assert forces.abs().max() < 1e3
 
     check()
 
