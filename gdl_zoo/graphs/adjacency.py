@@ -79,11 +79,17 @@ class SparseAdjacency:
         matrix: ``A`` as a sparse CSR ``(N, N)`` tensor (row = target ``i``).
         transpose: ``Aᵀ`` as a sparse CSR ``(N, N)`` tensor (row = source ``j``).
         num_nodes: ``N``.
+        rows, cols, values: the entries of ``A`` as dense ``(nnz,)`` tensors
+            (:meth:`from_edges` fills them): under ``torch.compile``, which cannot
+            trace sparse tensors, :meth:`matmul` gathers and scatters with them.
     """
 
     matrix: torch.Tensor
     transpose: torch.Tensor
     num_nodes: int
+    rows: torch.Tensor | None = None
+    cols: torch.Tensor | None = None
+    values: torch.Tensor | None = None
 
     @classmethod
     @eager_under_compile  # unique and bincount have data-dependent sizes: outside the graph
@@ -115,9 +121,11 @@ class SparseAdjacency:
         def coalesced(rows, cols):
             keys, inverse = torch.unique(rows * n + cols, return_inverse=True)
             values = edge_weight.new_zeros(keys.shape[0]).index_add_(0, inverse, edge_weight)
-            return _csr(keys // n, keys % n, values, n)
+            return keys // n, keys % n, values
 
-        return cls(coalesced(target, source), coalesced(source, target), num_nodes)
+        rows, cols, values = coalesced(target, source)
+        transpose = _csr(*coalesced(source, target), n)
+        return cls(_csr(rows, cols, values, n), transpose, num_nodes, rows, cols, values)
 
     @property
     def dtype(self) -> torch.dtype:
@@ -130,15 +138,23 @@ class SparseAdjacency:
         device = self.matrix.device if device is None else torch.device(device)
         if dtype == self.dtype and device == self.matrix.device:
             return self
+        entries = [
+            None if t is None else t.to(device=device, dtype=t.dtype if k < 2 else dtype)
+            for k, t in enumerate((self.rows, self.cols, self.values))
+        ]
         return SparseAdjacency(
             self.matrix.to(device=device, dtype=dtype),
             self.transpose.to(device=device, dtype=dtype),
             self.num_nodes,
+            *entries,
         )
 
-    @eager_under_compile  # Dynamo cannot trace sparse tensors: one eager product per call
     def matmul(self, h: torch.Tensor) -> torch.Tensor:
         """``A h``: the weighted sum of each node's incoming neighbours.
+
+        CSR products in eager mode; under ``torch.compile`` a gather and a scatter
+        over :attr:`rows`, :attr:`cols` and :attr:`values` (an eager CSR product
+        when they are absent).
 
         Shapes:
             h: ``(N, C)``; output: ``(N, C)``.
@@ -148,8 +164,11 @@ class SparseAdjacency:
                 f"expected node features of shape (N, C) with N = {self.num_nodes}, "
                 f"got {tuple(h.shape)}"
             )
-        adjacency = self.to(h.dtype, h.device)
-        return _FixedSpMM.apply(h.contiguous(), adjacency.matrix, adjacency.transpose)
+        if torch.compiler.is_compiling() and self.values is not None:
+            weights = self.values.detach().to(device=h.device, dtype=h.dtype)  # fixed, as in CSR
+            messages = weights.unsqueeze(-1) * h[self.cols.to(h.device)]  # (nnz, C)
+            return h.new_zeros(h.shape).index_add(0, self.rows.to(h.device), messages)
+        return _csr_matmul(self, h)
 
     def degree(self) -> torch.Tensor:
         """The weighted in-degree ``Σ_j A[i, j]`` of each node, shape ``(N,)``."""
@@ -158,6 +177,13 @@ class SparseAdjacency:
             torch.arange(self.num_nodes, device=crow.device), crow[1:] - crow[:-1]
         )
         return values.new_zeros(self.num_nodes).index_add_(0, rows, values)
+
+
+@eager_under_compile  # Dynamo cannot trace sparse tensors: one eager product per call
+def _csr_matmul(adjacency: SparseAdjacency, h: torch.Tensor) -> torch.Tensor:
+    """``A h`` by the stored CSR matrices (the backward uses ``Aᵀ``)."""
+    adjacency = adjacency.to(h.dtype, h.device)
+    return _FixedSpMM.apply(h.contiguous(), adjacency.matrix, adjacency.transpose)
 
 
 def _sorted_by(first: torch.Tensor, second: torch.Tensor, n: int) -> torch.Tensor:
@@ -308,9 +334,11 @@ class EdgePattern:
         """The CSR matrix ``Aᵀ`` (``values (E,)`` already in :attr:`transpose_order`)."""
         return _csr_from_pointers(self.transpose_crow, self.transpose_col, values, self.num_nodes)
 
-    @eager_under_compile  # Dynamo cannot trace sparse tensors: one eager product per call
     def weighted_sum(self, values: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         """``out_i^k = Σ_{j→i} values_ji^k h_j^k`` per head ``k``; gradients to both arguments.
+
+        CSR products in eager mode; under ``torch.compile``, which cannot trace
+        sparse tensors, the same sum by a gather and a scatter over the edges.
 
         Shapes:
             values: ``(E, H)`` in pattern order; h: ``(N, H, C)``; output: ``(N, H, C)``.
@@ -325,6 +353,9 @@ class EdgePattern:
                 f"h: expected shape (N, H, C) = ({self.num_nodes}, {values.shape[1]}, C), "
                 f"got {tuple(h.shape)}"
             )
+        if torch.compiler.is_compiling():
+            messages = values.to(h.dtype).unsqueeze(-1) * h[self.source]  # (E, H, C)
+            return h.new_zeros(h.shape).index_add(0, self.target, messages)
         return _PatternSpMM.apply(values.to(h.dtype), h, self)
 
 

@@ -118,7 +118,9 @@ class GGNN(GraphModel):
         self, x: torch.Tensor, edge_index: torch.Tensor, batch: torch.Tensor | None = None
     ) -> torch.Tensor:
         batch, num_graphs = check_graph(x, edge_index, batch, channels=self.in_channels, like=self)
-        h = self.propagate(x, edge_index)
+        # built here, before any tensor operation, so that under torch.compile the eager
+        # construction (data-dependent sizes) does not split the graph
+        h = self.propagate(x, edge_index, plain_adjacency(x, edge_index))
         hx = torch.cat([h, x], dim=1)
         if self.task == "node":
             return self.out(hx)
