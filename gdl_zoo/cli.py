@@ -288,6 +288,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
         cards = zoo.list_models() if args.all else _resolve_models(args.names)
     except LookupError as error:
         return _error(str(error))
+    if args.compile:
+        import torch._dynamo
+
+        backends = torch._dynamo.list_backends(exclude_tags=())
+        if args.backend not in backends:
+            return _error(f"--backend: expected one of {', '.join(backends)}, got {args.backend!r}")
     dtypes = list(_DTYPES) if args.dtype == "both" else [args.dtype]
     compile_dtype = dtypes[0]  # compile checks run once per model, in the highest precision asked
     results = []

@@ -326,3 +326,9 @@ def test_compiled_sparse_products_have_the_eager_gradients(name):
         grads.append(torch.autograd.grad((out * out).sum(), [x, *model.parameters()]))
     for eager, traced in zip(*grads):
         assert output_difference(eager, traced)[1] <= compile_tolerance(torch.float64)
+
+
+def test_check_compile_rejects_an_unknown_backend(capsys):
+    assert main(["check", "cnn", "--compile", "--backend", "inductr"]) == 2
+    err = capsys.readouterr().err
+    assert "'inductr'" in err and "inductor" in err and "aot_eager" in err
