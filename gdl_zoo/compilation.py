@@ -164,8 +164,9 @@ class CompileReport:
         compile_max_rel: the largest relative difference compiled vs eager.
         export_status: one of :data:`EXPORT_STATUSES`.
         export_max_rel: the largest relative difference exported vs eager.
-        errors: error texts by stage (``"eager"``, ``"graph_breaks"``,
-            ``"compile"``, ``"export"``), ``"Type: message"``.
+        errors: error texts by stage (``"graph_breaks"``, ``"compile"``,
+            ``"export"``), ``"Type: message (file:line)"``; an error of the eager
+            model itself is raised, not reported.
         seconds: wall-clock seconds by stage (compilation included), for information.
     """
 

@@ -196,6 +196,8 @@ def test_an_exported_program_that_differs_is_a_mismatch():
     assert report.compiled_matches_eager is True
     assert report.export_status == "mismatch" and not report.passed
     assert report.export_max_rel > report.tolerance
+    summary = json.loads(json.dumps(report.as_dict()))
+    assert summary["export_status"] == "mismatch" and summary["passed"] is False
 
 
 def test_output_difference_reads_nested_outputs():
