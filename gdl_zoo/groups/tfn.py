@@ -85,18 +85,23 @@ class EdgeEmbedding(nn.Module):
 
     ::
 
-        Y(r_ij) = (Y⁰, Y¹, …, Y^{l_max})(r_ij / r_c),  Y^l(r) = |r|^l Y^l(r̂)   ("component")
+        Y(r_ij) = (Y⁰, Y¹, …, Y^{l_max})(s_ij),  Y^l(s) = |s|^l Y^l(ŝ)   ("component")
+        s_ij = r_ij / sqrt(|r_ij|² + δ²),  δ = r_c / 10                 (a soft core)
         ρ(|r_ij|) = BesselBasis(|r_ij|) · u(|r_ij|)            (u: polynomial envelope)
 
-    The degree-``l`` harmonics are the homogeneous polynomials ``|r|^l Y^l(r̂)``
-    (e3nn's ``normalize=False``) of the edge vector scaled by the cutoff, so
-    every filter of degree ``l > 0`` vanishes as points meet, as tensor field
+    The degree-``l`` harmonics are the homogeneous polynomials ``|s|^l Y^l(ŝ)``
+    (e3nn's ``normalize=False``) of the edge vector passed through a soft core:
+    for bonds much longer than ``δ`` (0.5 Å at the default 5 Å cutoff) ``s`` is
+    the unit direction and ``Y`` the plain spherical harmonics, while every
+    filter of degree ``l > 0`` vanishes smoothly as points meet, as tensor field
     networks require at the origin (Thomas et al. 2018).  The energy is then a
     smooth function of the positions: with the direction ``r̂`` alone, it
     jumped at coincident points and the forces grew like ``1/|r|`` nearby
     (``|F| ~ 1e8`` at ``|r| = 1e-12``), ill-conditioned enough to break
-    equivariance by ``1e-3`` in float64.  A zero edge vector has
-    ``Y = (1, 0, …, 0)``, with finite derivatives of every order.
+    equivariance by ``1e-3`` in float64.  (Scaling by the cutoff instead,
+    ``s = r / r_c``, is smooth too but shrinks the ``l = 2`` filters of 1 Å bonds
+    25-fold, and cost a third of the force accuracy on acetylacetone.)  A zero
+    edge vector has ``Y = (1, 0, …, 0)``, with finite derivatives of every order.
 
     Args:
         lmax: the highest degree ``l_max``.
@@ -117,13 +122,15 @@ class EdgeEmbedding(nn.Module):
             self.irreps_sh, normalize=False, normalization="component"
         )
         self.cutoff = check_cutoff(cutoff)
+        self.core = self.cutoff / 10
         self.basis = BesselBasis(num_basis, self.cutoff)
 
     def forward(
         self, positions: torch.Tensor, edge_index: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         vectors, lengths = edge_vectors(positions, edge_index)
-        sh = self.harmonics(vectors / self.cutoff)
+        soft = vectors * torch.rsqrt(vectors.square().sum(-1, keepdim=True) + self.core**2)
+        sh = self.harmonics(soft)
         envelope = polynomial_envelope(lengths, self.cutoff)
         return sh, self.basis(lengths) * envelope[:, None], envelope
 
