@@ -64,9 +64,10 @@ KNOWN_EXPORT_FAILURES: dict[str, str] = {
     ),
 }
 
-#: One small model per domain that also runs through the default inductor backend.
+#: One small model per domain that also runs through the default inductor backend (GIN:
+#: inductor miscompiled the index_add of its readout, see graphs/readout.py).
 INDUCTOR_MODELS: tuple[str, ...] = (
-    "cnn", "p4cnn", "mpnn", "mesh_transformer", "gem_cnn", "mlp_probe"
+    "cnn", "p4cnn", "gin", "mesh_transformer", "gem_cnn", "mlp_probe"
 )  # fmt: skip
 
 

@@ -167,7 +167,8 @@ class SparseAdjacency:
         if torch.compiler.is_compiling() and self.values is not None:
             weights = self.values.detach().to(device=h.device, dtype=h.dtype)  # fixed, as in CSR
             messages = weights.unsqueeze(-1) * h[self.cols.to(h.device)]  # (nnz, C)
-            return h.new_zeros(h.shape).index_add(0, self.rows.to(h.device), messages)
+            index = self.rows.to(h.device)[:, None].expand_as(messages)
+            return h.new_zeros(h.shape).scatter_add(0, index, messages)  # see readout.py
         return _csr_matmul(self, h)
 
     def degree(self) -> torch.Tensor:
@@ -355,7 +356,8 @@ class EdgePattern:
             )
         if torch.compiler.is_compiling():
             messages = values.to(h.dtype).unsqueeze(-1) * h[self.source]  # (E, H, C)
-            return h.new_zeros(h.shape).index_add(0, self.target, messages)
+            index = self.target[:, None, None].expand_as(messages)
+            return h.new_zeros(h.shape).scatter_add(0, index, messages)  # see readout.py
         return _PatternSpMM.apply(values.to(h.dtype), h, self)
 
 

@@ -72,7 +72,9 @@ def global_pool(
     index = batch.long()[:, None].expand_as(h)
     if reduce == "max":
         return out.scatter_reduce(0, index, h, "amax", include_self=False)
-    out = out.index_add(0, batch.long(), h)
+    # scatter_add, not index_add: torch 2.13's inductor miscompiles this index_add when a
+    # graph pools several states (GIN's readout of every layer came out 10% off)
+    out = out.scatter_add(0, index, h)
     if reduce == "mean":
         ones = h.new_ones(h.shape[0])  # index_add, not bincount: its size is static under compile
         counts = h.new_zeros(num_graphs).index_add(0, batch.long(), ones).clamp(min=1)
