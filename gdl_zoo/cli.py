@@ -8,14 +8,11 @@ benchmarked like the built-in ones.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import functools
 import importlib
 import json
-import logging
 import os
 import sys
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -158,34 +155,23 @@ def _symmetry_entry(card, dtype_name: str, seed: int) -> dict:
     return entry
 
 
-@contextlib.contextmanager
-def _quiet_torch_logs():
-    """Hold back torch's warnings while compiling: every break and failed export is in the report.
+def _compile_entries(
+    card, dtype_name: str, seed: int, backend: str, plugins: Sequence[str]
+) -> list[dict]:
+    """The ``graph_breaks``, ``compile`` and ``export`` entries of the sweep for one model.
 
-    Dynamo logs each graph break and export each failed trace (with the whole
-    graph) on the ``torch`` logger; the sweep reports them as one line each.
+    Each model is compiled in its own process (with the ``--plugin`` modules
+    imported there too), so a compiler that crashes fails that model only.
     """
-    logger = logging.getLogger("torch")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        logger.setLevel(level)
-
-
-def _compile_entries(card, dtype_name: str, seed: int, backend: str) -> list[dict]:
-    """The ``graph_breaks``, ``compile`` and ``export`` entries of the sweep for one model."""
-    from gdl_zoo.compilation import compile_check
+    from gdl_zoo.compilation import compile_check_in_subprocess
 
     base = {"name": card.name, "dtype": dtype_name, "backend": backend}
     try:
-        with _quiet_torch_logs():
-            report = compile_check(card, dtype=_DTYPES[dtype_name], seed=seed, backend=backend)
-    except Exception as error:  # noqa: BLE001 — the eager model itself crashed
-        message = f"eager model failed: {type(error).__name__}: {error}"
+        report = compile_check_in_subprocess(
+            card.name, dtype=_DTYPES[dtype_name], seed=seed, backend=backend, plugins=plugins
+        )
+    except RuntimeError as error:  # the eager model itself crashed
+        message = str(error)
         return [
             {**base, "check": check, "value": None, "tolerance": None, "passed": False,
              "message": message}
@@ -306,7 +292,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
             continue
         results += [_symmetry_entry(card, dtype_name, args.seed) for dtype_name in dtypes]
         if args.compile:
-            results += _compile_entries(card, compile_dtype, args.seed, args.backend)
+            results += _compile_entries(
+                card, compile_dtype, args.seed, args.backend, args.plugin
+            )
     if args.json:
         print(json.dumps(results, indent=2))
     else:

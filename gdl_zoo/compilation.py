@@ -15,18 +15,26 @@ checks on the card's example inputs:
    solve), the report keeps Dynamo's or export's own error text.
 
 Outputs may be tensors or (nested) tuples, lists and dicts of tensors.
+:func:`compile_check_in_subprocess` runs the same checks in a fresh
+interpreter, so that a compiler crash (a segmentation fault in generated code)
+fails one model instead of ending a sweep over many.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
+import json
 import math
 import os
 import re
+import signal
+import subprocess
+import sys
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +48,7 @@ __all__ = [
     "EXPORT_STATUSES",
     "CompileReport",
     "compile_check",
+    "compile_check_in_subprocess",
     "compile_tolerance",
     "count_graph_breaks",
     "output_difference",
@@ -214,6 +223,14 @@ class CompileReport:
         }
 
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CompileReport:
+        """The report that :meth:`as_dict` wrote (``passed`` is recomputed)."""
+        values = {f.name: data[f.name] for f in dataclasses.fields(cls)}
+        values["break_reasons"] = tuple(values["break_reasons"])
+        return cls(**values)
+
+
 _FILE_LINE = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')
 _TORCH_DIR = os.path.dirname(torch.__file__)
 
@@ -363,4 +380,85 @@ def compile_check(
                 report.export_max_rel = difference[1]
                 report.export_status = "ok" if difference[1] <= report.tolerance else "mismatch"
         torch._dynamo.reset()
+    return report
+
+
+#: The line prefix under which the worker of :func:`compile_check_in_subprocess` answers.
+_ANSWER = "gdl-zoo-compile-report "
+
+_WORKER = f"""
+import importlib, json, sys
+import torch
+from gdl_zoo import zoo
+from gdl_zoo.compilation import compile_check
+request = json.loads(sys.argv[1])
+for module in request["plugins"]:
+    importlib.import_module(module)
+dtype = getattr(torch, request["dtype"])
+try:
+    card = zoo.get(request["name"])
+except LookupError as error:
+    print({_ANSWER!r} + json.dumps({{"lookup_error": str(error)}}), flush=True)
+    sys.exit(0)
+try:
+    report = compile_check(card, dtype=dtype, seed=request["seed"], backend=request["backend"])
+except Exception as error:
+    answer = {{"eager_error": f"{{type(error).__name__}}: {{error}}"}}
+else:
+    answer = report.as_dict()
+print({_ANSWER!r} + json.dumps(answer), flush=True)
+"""
+
+
+def compile_check_in_subprocess(
+    name: str,
+    dtype: torch.dtype = torch.float64,
+    seed: int = 0,
+    backend: str = "inductor",
+    plugins: Sequence[str] = (),
+) -> CompileReport:
+    """:func:`compile_check` of the card ``name``, run in a fresh Python process.
+
+    A compiled kernel that corrupts memory or segfaults (as inductor's code for
+    the force fields' double backward did with torch 2.13 on CPU) kills only the
+    child: the report then has ``compiled_matches_eager=None`` and an error
+    naming the signal, so a sweep marks that model failed and goes on.
+
+    Args:
+        name: a registered card; the child imports ``plugins`` first, so cards
+            that a plugin module registers are found there too.
+        dtype, seed, backend: as in :func:`compile_check`.
+        plugins: modules to import in the child before looking the card up.
+
+    Raises:
+        LookupError: no card is called ``name`` (once the plugins are imported).
+        RuntimeError: the eager model itself failed on its example inputs.
+    """
+    request = {
+        "name": name,
+        "dtype": str(dtype).removeprefix("torch."),
+        "seed": seed,
+        "backend": backend,
+        "plugins": list(plugins),
+    }
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    child = subprocess.run(
+        [sys.executable, "-c", _WORKER, json.dumps(request)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    answers = [line for line in child.stdout.splitlines() if line.startswith(_ANSWER)]
+    if child.returncode == 0 and answers:
+        answer = json.loads(answers[-1].removeprefix(_ANSWER))
+        if "lookup_error" in answer:
+            raise LookupError(answer["lookup_error"])
+        if "eager_error" in answer:
+            raise RuntimeError(f"eager model failed: {answer['eager_error']}")
+        return CompileReport.from_dict(answer)
+    code = child.returncode
+    how = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
+    last = [line for line in child.stderr.splitlines() if line.strip()][-1:] or ["no output"]
+    report = CompileReport(name, request["dtype"], backend, compile_tolerance(dtype))
+    report.errors["compile"] = f"the compile check crashed its process ({how}): {last[0][:200]}"
     return report

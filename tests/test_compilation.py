@@ -14,6 +14,7 @@ import json
 import subprocess
 import sys
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,6 +27,7 @@ from gdl_zoo.cli import main
 from gdl_zoo.compilation import (
     CompileReport,
     compile_check,
+    compile_check_in_subprocess,
     compile_tolerance,
     count_graph_breaks,
     output_difference,
@@ -142,18 +144,14 @@ class ItemBreak(nn.Module):
         return x / scale
 
 
-class CompiledDiffers(nn.Module):
-    """Adds one under torch.compile only: the compiled model is wrong by construction."""
-
-    def forward(self, x):
-        return 2 * x + (1.0 if torch.compiler.is_compiling() else 0.0)
-
-
 class ExportedDiffers(nn.Module):
     """Adds one in the exported program only."""
 
     def forward(self, x):
         return 2 * x + (1.0 if torch.compiler.is_exporting() else 0.0)
+
+
+PLUGIN_DIR = Path(__file__).parent / "plugins"
 
 
 def _toy_card(name: str, factory) -> zoo.ModelCard:
@@ -180,8 +178,11 @@ def test_an_item_call_is_counted_as_a_graph_break():
     assert count_graph_breaks(nn.Identity(), torch.randn(3, 4)) == (0, ())  # no graph at all
 
 
-def test_a_compiled_model_that_differs_is_flagged():
-    report = compile_check(_toy_card("toy_compiled_differs", CompiledDiffers), backend="aot_eager")
+def test_a_compiled_model_that_differs_is_flagged(monkeypatch):
+    monkeypatch.syspath_prepend(str(PLUGIN_DIR))  # the plugin's toy adds one when compiled
+    report = compile_check_in_subprocess(
+        "toy_compiled_differs", backend="aot_eager", plugins=["compile_toys_plugin"]
+    )
     assert report.compiled_matches_eager is False and not report.passed
     assert report.compile_max_abs == pytest.approx(1.0)
     assert report.export_status == "mismatch"  # export traces with is_compiling() true too
@@ -246,16 +247,36 @@ def test_check_compile_json_has_one_entry_per_model_and_check(capsys):
     assert all(e["dtype"] == "float64" and "message" in e for e in entries)
 
 
-def test_check_compile_exits_one_when_compiled_differs(capsys):
-    zoo.register(_toy_card("toy_compiled_differs", CompiledDiffers), replace=True)
+def test_check_compile_exits_one_when_compiled_differs_or_crashes(capsys, monkeypatch):
+    monkeypatch.syspath_prepend(str(PLUGIN_DIR))  # the compile checks' processes import it too
+    argv = ["--plugin", "compile_toys_plugin", "check", "toy_compiled_differs"]
     try:
-        status = main(["check", "toy_compiled_differs", "--compile", "--backend", "aot_eager"])
+        status = main([*argv, "toy_compile_crashes", "cnn", "--compile", "--backend", "aot_eager"])
     finally:
-        zoo.unregister("toy_compiled_differs")
+        for name in ("toy_compiled_differs", "toy_compile_crashes"):
+            zoo.unregister(name)
+        sys.modules.pop("compile_toys_plugin", None)
     out = capsys.readouterr().out
     assert status == 1
     assert "graph breaks" in out and "FAIL" in out
+    assert "toy_compile_crashes (compile, float64): the compile check crashed its process " in out
+    assert "SIGABRT" in out
     assert main(["check", "cnn", "--dtype", "float64", "--compile", "--backend", "aot_eager"]) == 0
+
+
+def test_a_crash_in_the_compile_check_process_is_a_failed_report(monkeypatch):
+    monkeypatch.syspath_prepend(str(PLUGIN_DIR))
+    plugins = ["compile_toys_plugin"]
+    crashed = compile_check_in_subprocess(
+        "toy_compile_crashes", backend="aot_eager", plugins=plugins
+    )
+    assert crashed.compiled_matches_eager is None and not crashed.passed
+    assert "signal SIGABRT" in crashed.errors["compile"]
+    fine = compile_check_in_subprocess("cnn", backend="aot_eager")
+    assert fine.passed and fine.graph_breaks == 0 and fine.export_status == "ok"
+    assert CompileReport.from_dict(fine.as_dict()) == fine
+    with pytest.raises(LookupError, match="toy_compile_crashes"):  # the plugin was not imported
+        compile_check_in_subprocess("toy_compile_crashes", backend="aot_eager")
 
 
 # ----------------------------------------------------------------------------- eager regions

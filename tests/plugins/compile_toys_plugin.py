@@ -1,0 +1,50 @@
+"""A plugin module registering two models that are wrong only under ``torch.compile``.
+
+``toy_compiled_differs`` adds one when compiled; ``toy_compile_crashes`` kills
+its process when compiled (as a compiler segfault would).
+"""
+
+import os
+
+import torch
+from torch import nn
+
+from gdl_zoo import zoo
+from gdl_zoo.grids.actions import CyclicShift
+
+
+class CompiledDiffers(nn.Module):
+    """Adds one under torch.compile only: the compiled model is wrong by construction."""
+
+    def forward(self, x):
+        return 2 * x + (1.0 if torch.compiler.is_compiling() else 0.0)
+
+
+class CompileCrashes(nn.Module):
+    """Aborts the process when traced for compilation: stands in for a crashing compiler."""
+
+    def forward(self, x):
+        if torch.compiler.is_compiling():
+            os.abort()
+        return 2 * x
+
+
+def _card(name: str, factory) -> zoo.ModelCard:
+    return zoo.ModelCard(
+        name=name,
+        domain="grids",
+        group="cyclic shifts Z^2 (pointwise map)",
+        flavour="toy",
+        paper="a deliberate mistake",
+        factory=factory,
+        example_factory=lambda b, dtype, gen: (
+            torch.randn(b, 1, 6, 6, dtype=dtype, generator=gen),
+        ),
+        input_action=CyclicShift(),
+        output_action=CyclicShift(),
+    )
+
+
+NAMES = ("toy_compiled_differs", "toy_compile_crashes")
+zoo.register(_card(NAMES[0], CompiledDiffers), replace=True)
+zoo.register(_card(NAMES[1], CompileCrashes), replace=True)
