@@ -87,6 +87,9 @@ class MeshGaugeNetwork(nn.Module):
             check_device(faces, "faces", positions.device, "positions")
         return self.forward_gauge(features, _embedded_mesh_gauge(positions, faces, frame))
 
+    def extra_repr(self) -> str:
+        return f"{self.irreps_in} -> {self.irreps_out}"
+
 
 @eager_under_compile  # the topology is built in NumPy: outside torch.compile's graph
 def _embedded_mesh_gauge(
@@ -95,6 +98,3 @@ def _embedded_mesh_gauge(
     """The gauge of the metric an embedding induces (differentiable in ``positions``)."""
     mesh = TriangleMesh(faces, num_vertices=positions.shape[0])
     return mesh_gauge(mesh, edge_lengths(mesh, positions), frame)
-
-    def extra_repr(self) -> str:
-        return f"{self.irreps_in} -> {self.irreps_out}"

@@ -125,3 +125,10 @@ def test_bad_inputs_name_expected_and_received():
         net.forward_gauge(x, (faces,))
     with pytest.raises(TypeError, match="gauge stack"):
         MeshGaugeNetwork(torch.nn.Linear(2, 2))
+
+
+def test_the_network_names_its_irreps_in_its_repr():
+    from gdl_zoo import zoo
+
+    network = zoo.get("gem_cnn").build()
+    assert repr(network).splitlines()[1].strip() == f"{network.irreps_in} -> {network.irreps_out}"
