@@ -100,7 +100,8 @@ class EdgeEmbedding(nn.Module):
     (``|F| ~ 1e8`` at ``|r| = 1e-12``), ill-conditioned enough to break
     equivariance by ``1e-3`` in float64.  (Scaling by the cutoff instead,
     ``s = r / r_c``, is smooth too but shrinks the ``l = 2`` filters of 1 Å bonds
-    25-fold, and cost a third of the force accuracy on acetylacetone.)  A zero
+    25-fold: it raised the 300 K force MAE on acetylacetone from 0.156 to
+    0.195 eV/Å for TFN and from 0.126 to 0.160 for the SE(3)-Transformer.)  A zero
     edge vector has ``Y = (1, 0, …, 0)``, with finite derivatives of every order.
 
     Args:
