@@ -7,13 +7,13 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from gdl_zoo.bench.measure import time_interleaved
 from gdl_zoo.bench.suites import (
     BenchContext,
     Record,
     Suite,
     ratio,
     register_suite,
-    time_callable,
 )
 from gdl_zoo.grids.bench_time_warp import time_warp_accuracy
 from gdl_zoo.grids.cnn import CircularConv
@@ -42,8 +42,11 @@ def _compare(
     ref_name: str,
     shape: str,
 ) -> list[Record]:
-    t_ours = time_callable(_fwd_bwd(ours, x), context.repeat)
-    t_ref = time_callable(_fwd_bwd(reference, x), context.repeat)
+    # one call of each per round, rounds interleaved: a change of load hits both alike
+    timings = time_interleaved(
+        {"ours": _fwd_bwd(ours, x), "reference": _fwd_bwd(reference, x)}, context.repeat
+    )
+    t_ours, t_ref = timings["ours"], timings["reference"]
     details = {"reference": ref_name, "input": shape, "device": context.device}
     return [
         Record(name, "fwd+bwd time", t_ours.median, "s", details={**details, **t_ours.as_dict()}),
