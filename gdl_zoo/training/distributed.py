@@ -12,6 +12,7 @@ dataset: rank ``r`` of ``R`` takes positions ``r, r + R, r + 2R, …``.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -127,7 +128,13 @@ def process_group_from_environment(
     )
     try:
         yield info, dist.group.WORLD
+        # no rank tears its gloo threads down while another still talks to it: a rank
+        # that left early made the other abort at exit ("terminate called without an
+        # active exception"); after an error the block ends at once, since a barrier
+        # could wait forever on a rank that died
+        dist.barrier()
     finally:
+        gc.collect()  # a DistributedDataParallel left in a reference cycle goes before its group
         dist.destroy_process_group()
 
 

@@ -66,6 +66,7 @@ def main(out_dir: Path) -> None:
             "mu": step.mu,
         }
     torch.save(results, out_dir / f"rank{rank}.pt")
+    dist.barrier()  # as gdl_zoo.training does: no rank leaves while another still talks to it
     dist.destroy_process_group()
 
 
