@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import torch
 
 from gdl_zoo._validation import check_positive_int
+from gdl_zoo.meshes.conjugate_gradient import batched_conjugate_gradient
 
 __all__ = ["CGResult", "LanczosResult", "conjugate_gradient", "lanczos"]
 
@@ -91,7 +92,9 @@ def conjugate_gradient(
 ) -> CGResult:
     """Solve ``(A + μI) x = b`` by conjugate gradients, from ``x_0 = 0``.
 
-    Hestenes & Stiefel (1952)::
+    Hestenes & Stiefel (1952), unpreconditioned: the one-column case of
+    :func:`gdl_zoo.meshes.conjugate_gradient.batched_conjugate_gradient` on
+    ``A + μI``::
 
         r_0 = p_0 = b;  a_i = r_iᵀr_i / p_iᵀ(A+μI)p_i;  x_{i+1} = x_i + a_i p_i;
         r_{i+1} = r_i − a_i (A+μI) p_i;  p_{i+1} = r_{i+1} + (r_{i+1}ᵀr_{i+1}/r_iᵀr_i) p_i
@@ -114,29 +117,16 @@ def conjugate_gradient(
     max_iter = check_positive_int(max_iter, "max_iter")
     if shift < 0:
         raise ValueError(f"shift: expected μ ≥ 0, got {shift}")
-    x = torch.zeros_like(rhs)
-    r = rhs.clone()
-    p = r.clone()
-    rr = torch.dot(r, r)
-    target = rtol * float(rr.sqrt())
-    iterations = 0
-    while iterations < max_iter and float(rr.sqrt()) > target:
-        ap = operator(p) + shift * p
-        iterations += 1
-        curvature = torch.dot(p, ap)
-        if curvature <= 0:
-            raise ValueError(
-                f"A + μI is not positive definite: pᵀ(A+μI)p = {float(curvature):.3e} "
-                f"at iteration {iterations}; increase the shift"
-            )
-        step = rr / curvature
-        x = x + step * p
-        r = r - step * ap
-        rr_new = torch.dot(r, r)
-        p = r + (rr_new / rr) * p
-        rr = rr_new
-    residual = float(rr.sqrt())
-    return CGResult(x, iterations, residual, residual <= target)
+
+    def shifted(v: torch.Tensor) -> torch.Tensor:  # (P, 1) columns, as the batched solver asks
+        return operator(v[:, 0]).unsqueeze(1) + shift * v
+
+    try:
+        solve = batched_conjugate_gradient(shifted, rhs.unsqueeze(1), rtol=rtol, max_iter=max_iter)
+    except ValueError as error:  # the only one left once rhs and max_iter are checked
+        raise ValueError(f"{error}; A + μI with μ = {shift}: increase the shift") from None
+    residual = float(solve.relative_residual[0] * torch.linalg.vector_norm(rhs))
+    return CGResult(solve.solution[:, 0], solve.iterations, residual, solve.converged)
 
 
 def lanczos(
