@@ -204,6 +204,7 @@ def _compile_entries(
             "tolerance": report.tolerance,
             "passed": {"ok": True, "mismatch": False}.get(report.export_status),
             "status": report.export_status,
+            "form": report.export_form,
             "message": errors.get("export"),
         },
     ]

@@ -9,8 +9,9 @@ checks on the card's example inputs:
 2. **compile**: ``torch.compile(model, backend=...)`` must give the outputs of
    the eager model, within :func:`compile_tolerance` (relative to the largest
    entry of each output);
-3. **export**: ``torch.export.export`` of the eval-mode model must succeed and
-   the exported program must give the eager outputs too.  Where export cannot
+3. **export**: ``torch.export.export`` of the eval-mode model (or of the module
+   its card's ``export_form`` deploys it as) must succeed and the exported
+   program must give the eager outputs too.  Where export cannot
    work (a data-dependent output size, a gradient inside ``forward``, a SciPy
    solve), the report keeps Dynamo's or export's own error text.
 
@@ -172,6 +173,8 @@ class CompileReport:
         compile_max_abs: the largest absolute difference compiled vs eager.
         compile_max_rel: the largest relative difference compiled vs eager.
         export_status: one of :data:`EXPORT_STATUSES`.
+        export_form: what was exported: ``"model"`` (the model on the card's
+            inputs) or ``"card"`` (the module the card's ``export_form`` gives).
         export_max_rel: the largest relative difference exported vs eager.
         errors: error texts by stage (``"graph_breaks"``, ``"compile"``,
             ``"export"``), ``"Type: message (file:line)"``; an error of the eager
@@ -189,6 +192,7 @@ class CompileReport:
     compile_max_abs: float | None = None
     compile_max_rel: float | None = None
     export_status: str = "skipped"
+    export_form: str = "model"
     export_max_rel: float | None = None
     errors: dict[str, str] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
@@ -216,6 +220,7 @@ class CompileReport:
             "compile_max_abs": self.compile_max_abs,
             "compile_max_rel": self.compile_max_rel,
             "export_status": self.export_status,
+            "export_form": self.export_form,
             "export_max_rel": self.export_max_rel,
             "errors": dict(self.errors),
             "seconds": dict(self.seconds),
@@ -364,14 +369,19 @@ def compile_check(
         report.compiled_matches_eager = difference[1] <= report.tolerance
 
     if export:
+        form = getattr(card, "export_form", None)
+        module, module_inputs = model, inputs
         try:
-            program = _timed(report, "export", lambda: _export(model, inputs))
+            if form is not None:
+                report.export_form = "card"
+                module, module_inputs = form(model, inputs)
+            program = _timed(report, "export", lambda: _export(module, module_inputs))
         except Exception as error:  # noqa: BLE001 — the reason is the report's content
             report.errors["export"] = _error_text(error)
             report.export_status = "failed"
         else:
             difference = _check_against_eager(
-                report, "export_run", lambda: program.module()(*inputs), expected
+                report, "export_run", lambda: program.module()(*module_inputs), expected
             )
             if difference is None:
                 report.errors["export"] = report.errors.pop("export_run")

@@ -60,6 +60,12 @@ class ModelCard:
         description: one sentence for listings.
         requires: optional extras the model needs, as ``(module, pip extra)``
             pairs, e.g. ``(("escnn", "escnn"),)``; see :meth:`missing_extras`.
+        export_form: ``export_form(model, inputs) -> (module, module_inputs)``, the
+            module that ``torch.export`` exports to deploy the model, when that is not
+            the model itself on the card's inputs: a mesh network bound to the
+            operators of one mesh, precomputed, or an escnn network converted to plain
+            torch modules.  ``module(*module_inputs)`` must equal ``model(*inputs)``;
+            :func:`gdl_zoo.compilation.compile_check` checks it.  ``None``: the model.
     """
 
     name: str
@@ -75,6 +81,9 @@ class ModelCard:
     tolerance: float | None = None
     description: str = ""
     requires: tuple[tuple[str, str], ...] = ()
+    export_form: Callable[[nn.Module, tuple], tuple[nn.Module, tuple]] | None = field(
+        default=None, repr=False
+    )
 
     def __post_init__(self):
         if not _NAME.match(self.name):

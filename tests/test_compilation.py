@@ -10,6 +10,7 @@ that starts compiling cleanly fails its test, so the list only shrinks.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -200,6 +201,41 @@ def test_an_exported_program_that_differs_is_a_mismatch():
     assert report.export_max_rel > report.tolerance
     summary = json.loads(json.dumps(report.as_dict()))
     assert summary["export_status"] == "mismatch" and summary["passed"] is False
+
+
+class Halving(nn.Module):
+    """Half of its input."""
+
+    def forward(self, x):
+        return x / 2
+
+
+def test_a_card_export_form_is_exported_and_compared_with_the_model():
+    linear = _toy_card("toy_linear", lambda: nn.Conv2d(1, 1, 1, bias=False))
+
+    def same_on_twice_the_input(model, inputs):  # model(x) == model(Halving(2x))
+        return nn.Sequential(Halving(), model), (2 * inputs[0],)
+
+    def the_input_unscaled(model, inputs):  # model(x / 2) != model(x): a wrong form
+        return nn.Sequential(Halving(), model), inputs
+
+    def impossible(model, inputs):
+        raise ValueError("no deployed form for this toy")
+
+    fine = compile_check(
+        dataclasses.replace(linear, export_form=same_on_twice_the_input),
+        backend="aot_eager",
+    )
+    assert fine.export_form == "card" and fine.export_status == "ok", fine.errors
+    assert fine.export_max_rel <= fine.tolerance and fine.passed
+    wrong = compile_check(
+        dataclasses.replace(linear, export_form=the_input_unscaled), backend="aot_eager"
+    )
+    assert wrong.export_form == "card" and wrong.export_status == "mismatch"
+    assert not wrong.passed
+    failed = compile_check(dataclasses.replace(linear, export_form=impossible), backend="aot_eager")
+    assert failed.export_status == "failed" and "no deployed form" in failed.errors["export"]
+    assert compile_check(linear, backend="aot_eager").export_form == "model"
 
 
 def test_output_difference_reads_nested_outputs():
