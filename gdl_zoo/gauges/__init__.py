@@ -25,7 +25,7 @@ from gdl_zoo.gauges.gem_conv import (
     check_gauge_inputs,
     transported_messages,
 )
-from gdl_zoo.gauges.mesh_network import MeshGaugeNetwork
+from gdl_zoo.gauges.mesh_network import GaugeNetworkOnMesh, MeshGaugeNetwork
 from gdl_zoo.gauges.nonlinearities import NormNonlinearity, RegularNonlinearity
 from gdl_zoo.gauges.reference import gem_conv_reference, neighbour_kernel
 from gdl_zoo.gauges.so2_irreps import SO2Irreps, check_so2_irreps
@@ -45,6 +45,7 @@ __all__ = [
     "link_curvature_share",
     "face_ring_holonomy",
     "MeshGaugeNetwork",
+    "GaugeNetworkOnMesh",
     "GaugeAttention",
     "GEMCNN",
     "GaugeTransformer",

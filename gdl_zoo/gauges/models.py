@@ -28,7 +28,7 @@ import torch
 
 from gdl_zoo.gauges.actions import GaugeMeshSymmetry, GaugeVertexOutputs
 from gdl_zoo.gauges.gem_cnn import GEMCNN, GaugeTransformer
-from gdl_zoo.gauges.mesh_network import MeshGaugeNetwork
+from gdl_zoo.gauges.mesh_network import GaugeNetworkOnMesh, MeshGaugeNetwork
 from gdl_zoo.gauges.so2_irreps import SO2Irreps
 from gdl_zoo.meshes.generators import bumpy_icosphere
 from gdl_zoo.zoo import ModelCard, register
@@ -43,6 +43,7 @@ __all__ = [
     "example_gauge_mesh_inputs",
     "gem_cnn",
     "gauge_transformer",
+    "bound_to_example_mesh",
 ]
 
 #: Input features of the examples: two scalars and one tangent vector per vertex.
@@ -100,6 +101,19 @@ def gauge_transformer(**overrides) -> MeshGaugeNetwork:
     return MeshGaugeNetwork(GaugeTransformer(**kwargs))
 
 
+def bound_to_example_mesh(
+    model: MeshGaugeNetwork, inputs: tuple
+) -> tuple[GaugeNetworkOnMesh, tuple[torch.Tensor]]:
+    """The cards' ``export_form``: the model bound to the example mesh and gauge, on its features.
+
+    Deployed on one mesh, a gauge network runs on that mesh's precomputed gauge
+    (:meth:`MeshGaugeNetwork.bind`); ``torch.export`` exports that module, whose
+    only input is the features.
+    """
+    features, positions, faces, frame = inputs
+    return model.bind(positions, faces, frame), (features,)
+
+
 _GROUP = "local SO(2) gauge changes x rigid motions x vertex relabelling"
 
 register(
@@ -115,6 +129,7 @@ register(
         output_action=GaugeVertexOutputs(EXAMPLE_IRREPS_OUT, _NUM_VERTICES),
         exact=False,
         tolerance=REGULAR_TOLERANCE,
+        export_form=bound_to_example_mesh,
         description="GEM convolutions on frames, log maps and transport from the edge lengths",
     )
 )
@@ -133,6 +148,7 @@ register(
         output_action=GaugeVertexOutputs(EXAMPLE_IRREPS_OUT, _NUM_VERTICES),
         exact=False,
         tolerance=REGULAR_TOLERANCE,
+        export_form=bound_to_example_mesh,
         description="attention on 1-rings: gauge-invariant weights, transported GEM values",
     )
 )
