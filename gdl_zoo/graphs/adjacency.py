@@ -76,16 +76,20 @@ class SparseAdjacency:
     flow to ``h`` (not to the fixed weights).
 
     Attributes:
-        matrix: ``A`` as a sparse CSR ``(N, N)`` tensor (row = target ``i``).
-        transpose: ``Aᵀ`` as a sparse CSR ``(N, N)`` tensor (row = source ``j``).
+        matrix: ``A`` as a sparse CSR ``(N, N)`` tensor (row = target ``i``);
+            ``None`` when built under ``torch.export``, which cannot trace sparse tensors.
+        transpose: ``Aᵀ`` as a sparse CSR ``(N, N)`` tensor (row = source ``j``);
+            ``None`` with :attr:`matrix`.
         num_nodes: ``N``.
         rows, cols, values: the entries of ``A`` as dense ``(nnz,)`` tensors
             (:meth:`from_edges` fills them): under ``torch.compile``, which cannot
             trace sparse tensors, :meth:`matmul` gathers and scatters with them.
+            Built under ``torch.export`` they are the edges themselves, repeated
+            edges not merged (their products add up alike).
     """
 
-    matrix: torch.Tensor
-    transpose: torch.Tensor
+    matrix: torch.Tensor | None
+    transpose: torch.Tensor | None
     num_nodes: int
     rows: torch.Tensor | None = None
     cols: torch.Tensor | None = None
@@ -102,6 +106,9 @@ class SparseAdjacency:
     ) -> SparseAdjacency:
         """``A`` from edges ``j → i`` and optional weights (default ``1``).
 
+        Under ``torch.export`` no CSR matrix is built (:attr:`matrix` is ``None``):
+        the entries are the edges as given, which :meth:`matmul` gathers and scatters.
+
         Shapes:
             edge_index: ``(2, E)``; edge_weight: ``(E,)``.
         """
@@ -117,6 +124,8 @@ class SparseAdjacency:
             )
         source, target = edge_index
         n = num_nodes
+        if torch.compiler.is_exporting():  # sparse tensors cannot be traced: entries only
+            return cls(None, None, num_nodes, target, source, edge_weight)
 
         def coalesced(rows, cols):
             keys, inverse = torch.unique(rows * n + cols, return_inverse=True)
@@ -130,21 +139,25 @@ class SparseAdjacency:
     @property
     def dtype(self) -> torch.dtype:
         """The dtype of the stored weights."""
-        return self.matrix.dtype
+        return self.values.dtype if self.matrix is None else self.matrix.dtype
 
     def to(self, dtype: torch.dtype | None = None, device: torch.device | None = None):
         """A copy with weights in ``dtype`` on ``device`` (``self`` when nothing changes)."""
         dtype = self.dtype if dtype is None else dtype
-        device = self.matrix.device if device is None else torch.device(device)
-        if dtype == self.dtype and device == self.matrix.device:
+        current = (self.values if self.matrix is None else self.matrix).device
+        device = current if device is None else torch.device(device)
+        if dtype == self.dtype and device == current:
             return self
         entries = [
             None if t is None else t.to(device=device, dtype=t.dtype if k < 2 else dtype)
             for k, t in enumerate((self.rows, self.cols, self.values))
         ]
+        matrices = [
+            None if t is None else t.to(device=device, dtype=dtype)
+            for t in (self.matrix, self.transpose)
+        ]
         return SparseAdjacency(
-            self.matrix.to(device=device, dtype=dtype),
-            self.transpose.to(device=device, dtype=dtype),
+            *matrices,
             self.num_nodes,
             *entries,
         )
@@ -152,9 +165,10 @@ class SparseAdjacency:
     def matmul(self, h: torch.Tensor) -> torch.Tensor:
         """``A h``: the weighted sum of each node's incoming neighbours.
 
-        CSR products in eager mode; under ``torch.compile`` a gather and a scatter
-        over :attr:`rows`, :attr:`cols` and :attr:`values` (an eager CSR product
-        when they are absent).
+        CSR products in eager mode; under ``torch.compile`` and ``torch.export``
+        (and whenever there is no CSR :attr:`matrix`) a gather and a scatter over
+        :attr:`rows`, :attr:`cols` and :attr:`values` (under compile an eager CSR
+        product when they are absent).
 
         Shapes:
             h: ``(N, C)``; output: ``(N, C)``.
@@ -164,7 +178,8 @@ class SparseAdjacency:
                 f"expected node features of shape (N, C) with N = {self.num_nodes}, "
                 f"got {tuple(h.shape)}"
             )
-        if torch.compiler.is_compiling() and self.values is not None:
+        # under compile self.matrix is not touched: Dynamo cannot wrap a sparse tensor
+        if (torch.compiler.is_compiling() and self.values is not None) or self.matrix is None:
             weights = self.values.detach().to(device=h.device, dtype=h.dtype)  # fixed, as in CSR
             messages = weights.unsqueeze(-1) * h[self.cols.to(h.device)]  # (nnz, C)
             index = self.rows.to(h.device)[:, None].expand_as(messages)
@@ -173,6 +188,8 @@ class SparseAdjacency:
 
     def degree(self) -> torch.Tensor:
         """The weighted in-degree ``Σ_j A[i, j]`` of each node, shape ``(N,)``."""
+        if self.matrix is None:
+            return self.values.new_zeros(self.num_nodes).index_add_(0, self.rows, self.values)
         crow, values = self.matrix.crow_indices(), self.matrix.values()
         rows = torch.repeat_interleave(
             torch.arange(self.num_nodes, device=crow.device), crow[1:] - crow[:-1]

@@ -28,22 +28,31 @@ from gdl_zoo.graphs.validation import check_batch
 __all__ = ["DeepSetsLayer", "DeepSets"]
 
 
-def _check_set(x: torch.Tensor, batch: torch.Tensor | None, channels: int, like: nn.Module):
+def _check_set(
+    x: torch.Tensor, batch: torch.Tensor | None, channels: int, like: nn.Module, num_sets=None
+):
     check_floating(x, "x", like)
     if x.dim() != 2 or x.shape[1] != channels or x.shape[0] == 0:
         raise ValueError(f"x: expected shape (N, {channels}) with N ≥ 1, got {tuple(x.shape)}")
-    return check_batch(batch, x.shape[0], x.device)
+    return check_batch(batch, x.shape[0], x.device, num_sets, "num_sets")
 
 
 class DeepSetsLayer(nn.Module):
     """The permutation-equivariant linear layer ``y_i = x_i Λ + mean_{j ∈ S(i)} x_j Γ + b``.
+
+    The number of sets ``B`` is read from ``batch`` (``batch[-1] + 1``) unless
+    given as ``num_sets``, as :class:`DeepSets` does for its layers: it reads
+    ``B`` once, so that under ``torch.compile`` its layers read nothing from
+    the data and the whole model traces as one graph (PyG's pooling takes
+    ``size`` for the same reason).
 
     Args:
         in_channels: ``C``.
         out_channels: ``C'``.
 
     Shapes:
-        x: ``(N, C)``; batch: ``(N,)`` or ``None`` (one set); output: ``(N, C')``.
+        x: ``(N, C)``; batch: ``(N,)`` or ``None`` (one set); num_sets: ``B`` or ``None``;
+        output: ``(N, C')``.
     """
 
     def __init__(self, in_channels: int, out_channels: int):
@@ -53,8 +62,10 @@ class DeepSetsLayer(nn.Module):
         self.identity = nn.Linear(in_channels, out_channels)  # Λ and b
         self.mean = nn.Linear(in_channels, out_channels, bias=False)  # Γ
 
-    def forward(self, x: torch.Tensor, batch: torch.Tensor | None = None) -> torch.Tensor:
-        batch, num_sets = _check_set(x, batch, self.in_channels, self)
+    def forward(
+        self, x: torch.Tensor, batch: torch.Tensor | None = None, num_sets: int | None = None
+    ) -> torch.Tensor:
+        batch, num_sets = _check_set(x, batch, self.in_channels, self, num_sets)
         pooled = global_pool(x, batch, num_sets, "mean")  # (B, C)
         index = torch.zeros_like(x[:, 0], dtype=torch.long) if batch is None else batch.long()
         return self.identity(x) + self.mean(pooled)[index]
@@ -106,5 +117,5 @@ class DeepSets(GraphModel):
         batch, num_sets = _check_set(x, batch, self.in_channels, self)
         h = x
         for layer in self.layers:
-            h = torch.relu(layer(h, batch))
+            h = torch.relu(layer(h, batch, num_sets))  # B read once, for every layer
         return self.head(self.dropout(self.pool(h, batch, num_sets)))

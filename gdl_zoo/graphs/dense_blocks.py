@@ -13,6 +13,11 @@ The grouping depends only on graph sizes, which relabelling the nodes of a
 graph does not change, so computations done block by block stay exactly
 permutation equivariant.
 
+A program exported with ``torch.export`` cannot hold a number of blocks read
+from the data; under export :meth:`DenseBlocks.from_graph` therefore puts all
+graphs into one block padded to the largest graph (``B · n_max²``, the same
+results, the graph count and ``n_max`` read by the program from each input).
+
 Shapes:
     N: nodes over the batch.  E: edges.  B: graphs.  G: graphs of one block.
     M: nodes of one block.  n: the largest graph of one block.  C: channels.
@@ -25,6 +30,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from gdl_zoo._data_dependent import check_under_export, data_dependent_int
 from gdl_zoo._eager_regions import eager_under_compile
 from gdl_zoo._validation import check_signal
 from gdl_zoo.graphs.validation import check_batch, check_edge_index
@@ -92,6 +98,8 @@ class DenseBlocks:
     ) -> DenseBlocks:
         """Group the graphs of a batch by size class ``⌈log₂ n_b⌉`` (eagerly under compile).
 
+        Under ``torch.export``: one block of all graphs (see the module's docstring).
+
         Shapes:
             edge_index: ``(2, E)``, edges within graphs; batch: ``(N,)`` sorted, or ``None``.
 
@@ -104,6 +112,8 @@ class DenseBlocks:
         if batch is None:
             batch = torch.zeros(num_nodes, dtype=torch.long, device=device)
         batch = batch.long()
+        if torch.compiler.is_exporting():
+            return _one_block(edge_index, batch, num_graphs)
         sizes = torch.bincount(batch, minlength=num_graphs)
         starts = torch.cumsum(sizes, 0) - sizes
         position = torch.arange(num_nodes, device=device) - starts[batch]
@@ -165,3 +175,30 @@ class DenseBlocks:
             parts: one ``(M, *)`` per block; output: ``(N, *)``.
         """
         return torch.cat(parts)[self.order]
+
+
+def _one_block(edge_index: torch.Tensor, batch: torch.Tensor, num_graphs) -> DenseBlocks:
+    """All graphs of a sorted batch in one block padded to the largest (the export form).
+
+    ``num_graphs`` and the padded size ``n`` may be symbolic ints (``torch.export``).
+
+    Shapes:
+        edge_index: ``(2, E)``; batch: ``(N,)`` long, sorted.
+    """
+    num_nodes, device = batch.shape[0], batch.device
+    ones = torch.ones(num_nodes, dtype=torch.long, device=device)
+    sizes = torch.zeros(num_graphs, dtype=torch.long, device=device).index_add(0, batch, ones)
+    starts = torch.cumsum(sizes, 0) - sizes
+    position = torch.arange(num_nodes, device=device) - starts[batch]
+    source, target = edge_index.long()
+    check_under_export(
+        batch[source] == batch[target], "edge_index: expected edges within one graph"
+    )
+    n = data_dependent_int(sizes.max(), minimum=1)
+    present = torch.zeros(num_graphs, n, dtype=torch.bool, device=device)
+    present[batch, position] = True
+    edges = torch.zeros(num_graphs, n, n, dtype=torch.float64, device=device)
+    counts = torch.ones(target.shape[0], dtype=torch.float64, device=device)
+    edges.index_put_((batch[target], position[target], position[source]), counts, accumulate=True)
+    nodes = torch.arange(num_nodes, device=device)
+    return DenseBlocks((DenseBlock(nodes, batch, position, edges, present),), nodes)

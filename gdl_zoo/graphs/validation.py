@@ -23,6 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from gdl_zoo._data_dependent import check_under_export, data_dependent_int
 from gdl_zoo._eager_regions import eager_under_compile
 from gdl_zoo._validation import check_device, check_floating
 
@@ -54,7 +55,12 @@ def check_edge_index(
             else ""
         )
         raise ValueError(f"edge_index: expected shape (2, E), got {tuple(edge_index.shape)}{hint}")
-    if edge_index.numel() and not torch.compiler.is_compiling():  # data-dependent: eager only
+    if edge_index.numel() and torch.compiler.is_exporting():  # runtime asserts of the program
+        check_under_export(edge_index >= 0, "edge_index: expected non-negative node indices")
+        check_under_export(
+            edge_index < num_nodes, f"edge_index: expected node indices below N = {num_nodes}"
+        )
+    elif edge_index.numel() and not torch.compiler.is_compiling():  # data-dependent: eager only
         low, high = int(edge_index.min()), int(edge_index.max())
         if low < 0 or high >= num_nodes:
             raise ValueError(
@@ -65,19 +71,38 @@ def check_edge_index(
 
 
 def check_batch(
-    batch: Any, num_nodes: int, device: torch.device | None = None
+    batch: Any,
+    num_nodes: int,
+    device: torch.device | None = None,
+    num_graphs: Any = None,
+    count_name: str = "num_graphs",
 ) -> tuple[torch.Tensor | None, int]:
     """Require a sorted integer ``(N,)`` graph index on ``device``; return it and ``B``.
 
     ``None`` stands for a single graph (``B = 1``).  Empty graphs in the middle
     of the batch (skipped indices) are allowed and count towards ``B``.
 
+    ``B = batch[-1] + 1`` is read from the data, which under ``torch.compile``
+    runs eagerly between graphs.  A caller that knows ``B`` (a model passing the
+    count it read once to each of its layers, as PyG's pooling takes ``size``)
+    gives it as ``num_graphs``: then nothing is read under ``torch.compile``;
+    eagerly the indices are still checked (sorted, in ``[0, num_graphs)``).
+    ``num_graphs`` may exceed ``batch[-1] + 1`` (empty graphs at the end);
+    ``count_name`` is its name in the caller's signature, for the errors.
+
     Raises:
         TypeError: not a tensor.
         ValueError: another device than ``device`` (``None``: any), a non-integer
-            dtype, a wrong shape, negative or unsorted indices.
+            dtype, a wrong shape, negative or unsorted indices, ``num_graphs``
+            not a positive int or below ``batch[-1] + 1`` (or not 1 without ``batch``).
     """
+    if num_graphs is not None:
+        _check_graph_count(num_graphs, count_name)
     if batch is None:
+        if num_graphs not in (None, 1):
+            raise ValueError(
+                f"{count_name}: expected 1 for batch = None (one graph), got {num_graphs!r}"
+            )
         return None, 1
     if not isinstance(batch, torch.Tensor):
         raise TypeError(f"batch: expected a torch.Tensor or None, got {type(batch).__name__}")
@@ -88,12 +113,43 @@ def check_batch(
         )
     if batch.shape != (num_nodes,):
         raise ValueError(f"batch: expected shape (N,) = ({num_nodes},), got {tuple(batch.shape)}")
-    return batch, _sorted_graph_count(batch)
+    if num_graphs is None:
+        return batch, _sorted_graph_count(batch)
+    if torch.compiler.is_exporting():
+        check_under_export(batch < num_graphs, f"batch: expected graph indices below {count_name}")
+    elif not torch.compiler.is_compiling():
+        found = _sorted_graph_count(batch)
+        if found > num_graphs:
+            raise ValueError(
+                f"batch: expected graph indices in [0, {count_name}) = [0, {num_graphs}), "
+                f"got index {found - 1}"
+            )
+    return batch, num_graphs
+
+
+def _check_graph_count(num_graphs: Any, name: str) -> None:
+    """Require a positive int (or the symbolic int of an exported program) as ``B``."""
+    if isinstance(num_graphs, torch.SymInt):
+        return
+    if isinstance(num_graphs, bool) or not isinstance(num_graphs, int) or num_graphs < 1:
+        raise ValueError(f"{name}: expected a positive int, got {num_graphs!r}")
 
 
 @eager_under_compile  # B is read from the data: outside torch.compile's graph, checks included
 def _sorted_graph_count(batch: torch.Tensor) -> int:
-    """``B = batch[-1] + 1`` of a non-negative, sorted graph index (else ``ValueError``)."""
+    """``B = batch[-1] + 1`` of a non-negative, sorted graph index (else ``ValueError``).
+
+    Under ``torch.export`` ``B`` is read by the exported program from each input
+    (an unbacked symbolic int) and both checks become its runtime assertions.
+    """
+    if torch.compiler.is_exporting():
+        check_under_export(batch[0] >= 0, "batch: expected non-negative graph indices")
+        # sorted ⇔ equal to its running maximum (no slice batch[1:], whose size N - 1
+        # would make export require N ≥ 3 for a dynamic N)
+        check_under_export(
+            torch.cummax(batch, 0).values == batch, "batch: expected sorted graph indices"
+        )
+        return data_dependent_int(batch[-1], minimum=0) + 1
     if int(batch[0]) < 0:
         raise ValueError(f"batch: expected non-negative graph indices, got {int(batch[0])}")
     if batch.shape[0] > 1 and bool((batch[1:] < batch[:-1]).any()):
@@ -150,7 +206,12 @@ def check_graph(
         )
     check_edge_index(edge_index, num_nodes, x.device)
     batch, num_graphs = check_batch(batch, num_nodes, x.device)
-    if batch is not None and edge_index.numel() and not torch.compiler.is_compiling():
+    if batch is not None and edge_index.numel() and torch.compiler.is_exporting():
+        check_under_export(
+            batch[edge_index[0]] == batch[edge_index[1]],
+            "edge_index: expected edges within one graph",
+        )
+    elif batch is not None and edge_index.numel() and not torch.compiler.is_compiling():
         crossing = batch[edge_index[0]] != batch[edge_index[1]]
         if bool(crossing.any()):
             k = int(crossing.nonzero()[0])
