@@ -24,7 +24,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "lumped_mass",
         "galerkin_mass", "angle_sums", "angle_defect", "face_layout", "face_gradient",
         "divergence", "vertex_tangent_angles", "log_map_1ring", "transport_angles",
-        "vertex_gradient",
+        "vertex_gradient", "vertex_gradient_weights", "vertex_gradient_from_weights",
     ),
     "metric": (
         "EdgeLengthMetric", "check_lengths", "triangle_slack", "triangle_violations",
@@ -32,6 +32,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
     ),
     "geodesics": ("HeatGeodesics", "heat_geodesic_distance"),
     "operators": ("MeshOperators", "laplacian_eigenpairs"),
+    "fixed_operators": ("FixedMeshOperators",),
     "metric_learning": (
         "regge_action", "curvature_squared", "calabi_energy", "total_area",
         "conformal_dirichlet", "COMPLEXITY_TERMS", "geodesic_distance_term",
@@ -41,10 +42,10 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "implicit_diffusion", "spectral_diffusion", "heat_kernel_signature",
         "LearnedTimeDiffusion", "SpatialGradientFeatures", "DiffusionBlock",
     ),
-    "diffusionnet": ("MeshDiffusionNet",),
+    "diffusionnet": ("MeshDiffusionNet", "DiffusionNetOnMesh"),
     "mesh_transformer": (
         "intrinsic_distance_matrix", "heat_kernel_matrix", "BiasedAttentionLayer",
-        "MeshTransformer",
+        "MeshTransformer", "MeshTransformerOnMesh",
     ),
     "actions": (
         "RigidMotion", "HingeGroup", "HingeFold", "VertexRelabel", "MeshSymmetryGroup",

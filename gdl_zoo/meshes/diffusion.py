@@ -35,6 +35,7 @@ from torch import nn
 
 from gdl_zoo._eager_regions import eager_under_compile
 from gdl_zoo._validation import check_floating, check_positive_int
+from gdl_zoo.meshes.fixed_operators import FixedMeshOperators
 from gdl_zoo.meshes.geometry import vertex_gradient
 from gdl_zoo.meshes.operators import MeshOperators
 from gdl_zoo.meshes.sparse import Factorization
@@ -50,10 +51,15 @@ __all__ = [
 
 
 def _check_signal(
-    ops: MeshOperators, x: torch.Tensor, channels: int | None = None, like: nn.Module | None = None
+    ops: MeshOperators | FixedMeshOperators,
+    x: torch.Tensor,
+    channels: int | None = None,
+    like: nn.Module | None = None,
 ) -> torch.Tensor:
-    if not isinstance(ops, MeshOperators):
-        raise TypeError(f"ops: expected MeshOperators, got {type(ops).__name__}")
+    if not isinstance(ops, (MeshOperators, FixedMeshOperators)):
+        raise TypeError(
+            f"ops: expected MeshOperators or FixedMeshOperators, got {type(ops).__name__}"
+        )
     check_floating(x, "x", like)
     c = "C" if channels is None else channels
     if (
@@ -187,8 +193,11 @@ class LearnedTimeDiffusion(nn.Module):
         """(C,) the current diffusion times."""
         return self.log_time.exp()
 
-    def forward(self, x: torch.Tensor, ops: MeshOperators) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, ops: MeshOperators | FixedMeshOperators) -> torch.Tensor:
         _check_signal(ops, x, self.log_time.numel(), like=self)
+        if isinstance(ops, FixedMeshOperators):  # a deployed mesh: torch-native, in its eigenbasis
+            fixed = ops.implicit_diffusion if self.mode == "implicit" else ops.spectral_diffusion
+            return fixed(x, self.time)
         fn = implicit_diffusion if self.mode == "implicit" else spectral_diffusion
         return fn(ops, x, self.time)
 
@@ -223,10 +232,13 @@ class SpatialGradientFeatures(nn.Module):
         self.real = nn.Linear(channels, channels, bias=False)
         self.imag = nn.Linear(channels, channels, bias=False)
 
-    def forward(self, x: torch.Tensor, ops: MeshOperators) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, ops: MeshOperators | FixedMeshOperators) -> torch.Tensor:
         _check_signal(ops, x, self.real.in_features, like=self)
         xn = x.movedim(-2, 0)  # (N, *, C)
-        g = vertex_gradient(ops.mesh, ops.lengths.to(x.dtype), xn, ops.log_map.to(x.dtype))
+        if isinstance(ops, FixedMeshOperators):
+            g = ops.vertex_gradient(xn)
+        else:
+            g = vertex_gradient(ops.mesh, ops.lengths.to(x.dtype), xn, ops.log_map.to(x.dtype))
         g = g.movedim(0, -3)  # (*, N, C, 2)
         gx, gy = g[..., 0], g[..., 1]
         ax = self.real(gx) - self.imag(gy)
@@ -270,7 +282,7 @@ class DiffusionBlock(nn.Module):
             nn.Linear(width, hidden), nn.ReLU(), nn.Linear(hidden, channels)
         )
 
-    def forward(self, x: torch.Tensor, ops: MeshOperators) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, ops: MeshOperators | FixedMeshOperators) -> torch.Tensor:
         _check_signal(ops, x, self.diffusion.log_time.numel(), like=self)
         h = self.diffusion(x, ops)
         parts = [x, h]

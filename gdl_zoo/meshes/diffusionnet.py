@@ -15,6 +15,13 @@ Every geometric quantity comes from the edge lengths, so the network is
 invariant to rigid motions and to isometric re-embeddings of the surface, and
 equivariant to vertex relabelling.
 
+Deployed on one mesh, :meth:`MeshDiffusionNet.bind` precomputes that mesh's
+operators once (:class:`~gdl_zoo.meshes.fixed_operators.FixedMeshOperators`)
+and returns a :class:`DiffusionNetOnMesh` whose ``forward`` takes the features
+only; it is plain torch, so ``torch.export`` exports it.  Implicit diffusion
+then runs in the complete eigenbasis of the mesh (the same numbers as the
+sparse LU solve, to rounding); spectral diffusion in its ``k`` eigenpairs.
+
 Shapes:
     B: batch of signals on one mesh (optional leading axis).
     N: vertices.
@@ -29,9 +36,10 @@ from torch import nn
 
 from gdl_zoo._validation import check_positive_int
 from gdl_zoo.meshes.diffusion import DiffusionBlock
+from gdl_zoo.meshes.fixed_operators import FixedMeshOperators
 from gdl_zoo.meshes.operators import MeshOperators
 
-__all__ = ["MeshDiffusionNet"]
+__all__ = ["MeshDiffusionNet", "DiffusionNetOnMesh"]
 
 
 class MeshDiffusionNet(nn.Module):
@@ -91,7 +99,32 @@ class MeshDiffusionNet(nn.Module):
         k = min(self.k_eig, positions.shape[0] - 1) if self.mode == "spectral" else 0
         return MeshOperators.from_faces(positions, faces, k_eig=k)
 
-    def forward_operators(self, x: torch.Tensor, ops: MeshOperators) -> torch.Tensor:
+    def fixed_operators(self, positions: torch.Tensor, faces: torch.Tensor) -> FixedMeshOperators:
+        """The :class:`FixedMeshOperators` of a mesh for this model's diffusion mode (detached)."""
+        with torch.no_grad():
+            ops = self.operators(positions, faces)
+            return FixedMeshOperators.from_operators(
+                ops,
+                self.mode,
+                k_eig=0 if ops.eigenvectors is None else ops.eigenvectors.shape[1],
+                gradients=any(block.gradient is not None for block in self.blocks),
+            )
+
+    def bind(self, positions: torch.Tensor, faces: torch.Tensor) -> DiffusionNetOnMesh:
+        """This network on one mesh, its operators precomputed: ``bound(x)``.
+
+        The returned module shares this network's parameters (learned times
+        included) and equals ``self(x, positions, faces)``; it is what
+        ``torch.export`` exports to deploy the network on that mesh.
+
+        Shapes:
+            positions: (N, 3); faces: (F, 3).
+        """
+        return DiffusionNetOnMesh(self, self.fixed_operators(positions, faces))
+
+    def forward_operators(
+        self, x: torch.Tensor, ops: MeshOperators | FixedMeshOperators
+    ) -> torch.Tensor:
         """The network on precomputed operators (build them once per shape when training)."""
         ops.check_features(x, self.in_channels, like=self)
         h = self.lift(x)
@@ -103,3 +136,34 @@ class MeshDiffusionNet(nn.Module):
 
     def forward(self, x: torch.Tensor, positions: torch.Tensor, faces: torch.Tensor):
         return self.forward_operators(x, self.operators(positions, faces))
+
+
+class DiffusionNetOnMesh(nn.Module):
+    """A :class:`MeshDiffusionNet` bound to the precomputed operators of one mesh.
+
+    ``forward(x) = network.forward_operators(x, operators)`` with
+    :class:`~gdl_zoo.meshes.fixed_operators.FixedMeshOperators` (buffers), so the
+    module is plain torch: ``torch.export.export(bound, (x,))`` exports it and
+    ``.to(device)`` moves the operators with the weights.  Build it with
+    :meth:`MeshDiffusionNet.bind`.
+
+    Args:
+        network: the network (its parameters are shared, not copied).
+        operators: the fixed operators of the mesh.
+
+    Shapes:
+        x: (N, C_in) or (B, N, C_in); returns (*, N, C_out) per vertex or (*, C_out) global.
+    """
+
+    def __init__(self, network: MeshDiffusionNet, operators: FixedMeshOperators):
+        super().__init__()
+        if not isinstance(network, MeshDiffusionNet):
+            raise TypeError(f"network: expected a MeshDiffusionNet, got {type(network).__name__}")
+        if not isinstance(operators, FixedMeshOperators):
+            raise TypeError(
+                f"operators: expected FixedMeshOperators, got {type(operators).__name__}"
+            )
+        self.network, self.operators = network, operators
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.network.forward_operators(x, self.operators)

@@ -69,6 +69,8 @@ __all__ = [
     "vertex_tangent_angles",
     "log_map_1ring",
     "transport_angles",
+    "vertex_gradient_weights",
+    "vertex_gradient_from_weights",
     "vertex_gradient",
 ]
 
@@ -461,6 +463,59 @@ def transport_angles(mesh: TriangleMesh, lengths: torch.Tensor) -> torch.Tensor:
     return phi - phi[mesh.vertex_rings.spoke_twin] + math.pi
 
 
+def vertex_gradient_weights(
+    mesh: TriangleMesh, lengths: torch.Tensor, log_map: torch.Tensor | None = None
+) -> torch.Tensor:
+    """The weight of every spoke in the least-squares vertex gradient (:func:`vertex_gradient`).
+
+    ``w_s = (G_i + ridge)⁻¹ x_s`` for spoke ``s`` of vertex ``i`` with log-map
+    coordinates ``x_s`` and Gram matrix ``G_i = Σ_s x_s x_sᵀ``, so that
+    ``g_i = Σ_s w_s (f_{j(s)} − f_i)`` (:func:`vertex_gradient_from_weights`):
+    the gradient is linear in ``f``, and on a fixed metric these weights are all
+    it needs.
+
+    Shapes:
+        lengths: (E,); log_map: (S, 2); returns (S, 2).
+    """
+    rings = mesh.vertex_rings
+    x = log_map_1ring(mesh, lengths) if log_map is None else log_map
+    n = mesh.num_vertices
+    outer = x.unsqueeze(-1) * x.unsqueeze(-2)  # (S, 2, 2)
+    gram = outer.new_zeros(n, 2, 2).index_add_(0, rings.spoke_vertex, outer)
+    # ridge √eps·tr/2 keeps 1-rings with (nearly) collinear spokes finite
+    ridge = math.sqrt(torch.finfo(gram.dtype).eps) * 0.5 * (gram[:, 0, 0] + gram[:, 1, 1])
+    gram = gram + ridge.reshape(-1, 1, 1) * torch.eye(2, dtype=gram.dtype, device=gram.device)
+    det = gram[:, 0, 0] * gram[:, 1, 1] - gram[:, 0, 1] * gram[:, 1, 0]
+    inv = torch.stack(
+        [torch.stack([gram[:, 1, 1], -gram[:, 0, 1]], -1),
+         torch.stack([-gram[:, 1, 0], gram[:, 0, 0]], -1)], 1
+    ) / det.reshape(-1, 1, 1)  # fmt: skip
+    return (inv[rings.spoke_vertex] * x.unsqueeze(-2)).sum(-1)  # (S, 2)
+
+
+def vertex_gradient_from_weights(
+    weights: torch.Tensor,
+    spoke_vertex: torch.Tensor,
+    spoke_neighbour: torch.Tensor,
+    f: torch.Tensor,
+) -> torch.Tensor:
+    """``g_i = Σ_{s from i} w_s (f_{j(s)} − f_i)``: the vertex gradient from its spoke weights.
+
+    Args:
+        weights: :func:`vertex_gradient_weights`.
+        spoke_vertex: the centre ``i`` of each spoke (``mesh.vertex_rings.spoke_vertex``).
+        spoke_neighbour: its neighbour ``j(s)``.
+        f: the vertex signal.
+
+    Shapes:
+        weights: (S, 2); spoke_vertex, spoke_neighbour: (S,); f: (N, *); returns (N, *, 2).
+    """
+    df = f[spoke_neighbour] - f[spoke_vertex]  # (S, *)
+    w = weights.reshape((weights.shape[0],) + (1,) * (f.dim() - 1) + (2,))
+    terms = df.unsqueeze(-1) * w
+    return terms.new_zeros(f.shape + (2,)).index_add_(0, spoke_vertex, terms)
+
+
 def vertex_gradient(
     mesh: TriangleMesh, lengths: torch.Tensor, f: torch.Tensor, log_map: torch.Tensor | None = None
 ) -> torch.Tensor:
@@ -476,6 +531,8 @@ def vertex_gradient(
     a 1-ring with collinear spokes stays finite; the gradient of a function
     linear in the log-map coordinates is then exact to a relative ``√ε_mach``.
     It is expressed in ``i``'s tangent frame (rotating the frame rotates ``g_i``).
+    Computed as ``Σ_s w_s (f_j − f_i)`` with the spoke weights of
+    :func:`vertex_gradient_weights`.
 
     Args:
         mesh: the topology.
@@ -487,22 +544,5 @@ def vertex_gradient(
         lengths: (E,); f: (N, *); log_map: (S, 2); returns (N, *, 2).
     """
     rings = mesh.vertex_rings
-    x = log_map_1ring(mesh, lengths) if log_map is None else log_map
-    n = mesh.num_vertices
-    outer = x.unsqueeze(-1) * x.unsqueeze(-2)  # (S, 2, 2)
-    gram = outer.new_zeros(n, 2, 2).index_add_(0, rings.spoke_vertex, outer)
-    df = f[rings.spoke_neighbour] - f[rings.spoke_vertex]  # (S, *)
-    extra = f.dim() - 1
-    xs = x.reshape((x.shape[0],) + (1,) * extra + (2,))
-    rhs = df.unsqueeze(-1) * xs
-    rhs = rhs.new_zeros((n,) + rhs.shape[1:]).index_add_(0, rings.spoke_vertex, rhs)
-    # ridge √eps·tr/2 keeps 1-rings with (nearly) collinear spokes finite
-    ridge = math.sqrt(torch.finfo(gram.dtype).eps) * 0.5 * (gram[:, 0, 0] + gram[:, 1, 1])
-    gram = gram + ridge.reshape(-1, 1, 1) * torch.eye(2, dtype=gram.dtype, device=gram.device)
-    det = gram[:, 0, 0] * gram[:, 1, 1] - gram[:, 0, 1] * gram[:, 1, 0]
-    inv = torch.stack(
-        [torch.stack([gram[:, 1, 1], -gram[:, 0, 1]], -1),
-         torch.stack([-gram[:, 1, 0], gram[:, 0, 0]], -1)], 1
-    ) / det.reshape(-1, 1, 1)  # fmt: skip
-    inv = inv.reshape((n,) + (1,) * extra + (2, 2))
-    return (inv * rhs.unsqueeze(-2)).sum(-1)
+    weights = vertex_gradient_weights(mesh, lengths, log_map)
+    return vertex_gradient_from_weights(weights, rings.spoke_vertex, rings.spoke_neighbour, f)

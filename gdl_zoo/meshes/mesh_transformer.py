@@ -17,6 +17,11 @@ area and ``τ`` a fixed relative time.  Both biases depend only on the metric,
 so the model is invariant to rigid motions and isometric re-embeddings and
 equivariant to vertex relabelling; both are differentiable in the lengths.
 
+Deployed on one mesh, :meth:`MeshTransformer.bind` computes the pairwise
+matrix and the mass once and returns a :class:`MeshTransformerOnMesh` whose
+``forward`` takes the features only (plain torch, exported by ``torch.export``);
+the learned bias scales stay parameters.
+
 Shapes:
     B: batch of signals on one mesh (optional leading axis).
     N: vertices.
@@ -35,12 +40,13 @@ from torch import nn
 
 from gdl_zoo._eager_regions import eager_under_compile
 from gdl_zoo._validation import check_floating, check_positive_int, check_signal
+from gdl_zoo.meshes.fixed_operators import FixedMeshOperators
 from gdl_zoo.meshes.geodesics import HeatGeodesics
 from gdl_zoo.meshes.operators import MeshOperators
 from gdl_zoo.meshes.sparse import Factorization
 
 __all__ = ["intrinsic_distance_matrix", "heat_kernel_matrix", "BiasedAttentionLayer",
-           "MeshTransformer"]  # fmt: skip
+           "MeshTransformer", "MeshTransformerOnMesh"]  # fmt: skip
 
 
 def intrinsic_distance_matrix(ops: MeshOperators) -> torch.Tensor:
@@ -204,8 +210,26 @@ class MeshTransformer(nn.Module):
             return -nn.functional.softplus(scale) * pairwise
         return scale * pairwise
 
+    def bind(self, positions: torch.Tensor, faces: torch.Tensor) -> MeshTransformerOnMesh:
+        """This network on one mesh, its pairwise matrix and mass precomputed: ``bound(x)``.
+
+        The returned module shares this network's parameters and equals
+        ``self(x, positions, faces)``; it is what ``torch.export`` exports to
+        deploy the network on that mesh.
+
+        Shapes:
+            positions: (N, 3); faces: (F, 3).
+        """
+        with torch.no_grad():
+            ops = MeshOperators.from_faces(positions, faces)
+            fixed = FixedMeshOperators.from_operators(ops, diffusion=None, gradients=False)
+            return MeshTransformerOnMesh(self, fixed, self.pairwise(ops))
+
     def forward_operators(
-        self, x: torch.Tensor, ops: MeshOperators, pairwise: torch.Tensor | None = None
+        self,
+        x: torch.Tensor,
+        ops: MeshOperators | FixedMeshOperators,
+        pairwise: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """The network on precomputed operators (and optionally :meth:`pairwise`)."""
         ops.check_features(x, self.in_channels, like=self)
@@ -227,3 +251,42 @@ class MeshTransformer(nn.Module):
 
     def forward(self, x: torch.Tensor, positions: torch.Tensor, faces: torch.Tensor):
         return self.forward_operators(x, MeshOperators.from_faces(positions, faces))
+
+
+class MeshTransformerOnMesh(nn.Module):
+    """A :class:`MeshTransformer` bound to one mesh: its pairwise matrix and mass as buffers.
+
+    ``forward(x) = network.forward_operators(x, operators, pairwise)``: the
+    metric's pairwise matrix (:meth:`MeshTransformer.pairwise`) is computed
+    once, so the module is plain torch and ``torch.export.export(bound, (x,))``
+    exports it.  Build it with :meth:`MeshTransformer.bind`.
+
+    Args:
+        network: the network (its parameters are shared, not copied).
+        operators: the fixed operators of the mesh (the mass is what is used).
+        pairwise: the network's :meth:`MeshTransformer.pairwise` of the mesh.
+
+    Shapes:
+        pairwise: (N, N); x: (N, C_in) or (B, N, C_in); returns (*, N, C_out) per vertex
+        or (*, C_out) global.
+    """
+
+    def __init__(
+        self, network: MeshTransformer, operators: FixedMeshOperators, pairwise: torch.Tensor
+    ):
+        super().__init__()
+        if not isinstance(network, MeshTransformer):
+            raise TypeError(f"network: expected a MeshTransformer, got {type(network).__name__}")
+        if not isinstance(operators, FixedMeshOperators):
+            raise TypeError(
+                f"operators: expected FixedMeshOperators, got {type(operators).__name__}"
+            )
+        n = operators.num_vertices
+        if not isinstance(pairwise, torch.Tensor) or pairwise.shape != (n, n):
+            got = tuple(pairwise.shape) if isinstance(pairwise, torch.Tensor) else type(pairwise)
+            raise ValueError(f"pairwise: expected shape ({n}, {n}), got {got}")
+        self.network, self.operators = network, operators
+        self.register_buffer("pairwise", pairwise.detach().clone())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.network.forward_operators(x, self.operators, self.pairwise)

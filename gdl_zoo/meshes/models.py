@@ -21,7 +21,8 @@ from gdl_zoo.meshes.generators import bumpy_icosphere
 from gdl_zoo.meshes.mesh_transformer import MeshTransformer
 from gdl_zoo.zoo import ModelCard, register
 
-__all__ = ["EXAMPLE_SUBDIVISIONS", "EXAMPLE_CHANNELS", "example_mesh_inputs"]
+__all__ = ["EXAMPLE_SUBDIVISIONS", "EXAMPLE_CHANNELS", "example_mesh_inputs",
+           "bound_to_example_mesh"]  # fmt: skip
 
 #: Subdivisions of the example icosphere (42 vertices).
 EXAMPLE_SUBDIVISIONS = 1
@@ -44,6 +45,19 @@ def example_mesh_inputs(
     positions, mesh = bumpy_icosphere(EXAMPLE_SUBDIVISIONS, 0.15, generator)
     x = torch.randn(batch_size, len(positions), EXAMPLE_CHANNELS, generator=generator)
     return x.to(dtype), positions.to(dtype), mesh.faces
+
+
+def bound_to_example_mesh(
+    model: MeshDiffusionNet | MeshTransformer, inputs: tuple
+) -> tuple[torch.nn.Module, tuple[torch.Tensor]]:
+    """The cards' ``export_form``: the model bound to the example mesh, on its features.
+
+    A mesh network is deployed on the precomputed operators of its mesh
+    (``model.bind(positions, faces)``); ``torch.export`` exports that module,
+    whose only input is ``x``.
+    """
+    x, positions, faces = inputs
+    return model.bind(positions, faces), (x,)
 
 
 def _diffusionnet(**overrides) -> MeshDiffusionNet:
@@ -73,6 +87,7 @@ register(
         example_factory=example_mesh_inputs,
         input_action=MeshSymmetry(_NUM_VERTICES),
         output_action=VertexOutputs(_NUM_VERTICES),
+        export_form=bound_to_example_mesh,
         description="intrinsic mesh CNN: learned implicit heat diffusion + gradient features",
     )
 )
@@ -88,6 +103,7 @@ register(
         example_factory=example_mesh_inputs,
         input_action=MeshSymmetry(_NUM_VERTICES),
         output_action=VertexOutputs(_NUM_VERTICES),
+        export_form=bound_to_example_mesh,
         description="vertex Transformer whose attention is biased by heat-method geodesics",
     )
 )
