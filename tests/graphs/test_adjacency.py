@@ -110,3 +110,20 @@ def test_sum_layers_refuse_an_adjacency_of_another_graph(layer):
     other = SparseAdjacency.from_edges(torch.tensor([[0], [1]]), 5)
     with pytest.raises(ValueError, match="N = 3 nodes, got 5"):
         layer(x, edge_index, other)
+
+
+def test_entries_without_csr_give_the_same_products_as_csr():
+    """The form built under torch.export (no CSR, repeated edges unmerged) equals the CSR one."""
+    edge_index = torch.tensor([[0, 1, 1, 2, 2, 3, 1], [1, 0, 2, 2, 1, 1, 0]])  # 1 → 0 twice
+    weight = torch.rand(7, dtype=torch.float64)
+    csr = SparseAdjacency.from_edges(edge_index, 5, weight, torch.float64)
+    entries = SparseAdjacency(None, None, 5, edge_index[1], edge_index[0], weight)
+    h = torch.randn(5, 3, dtype=torch.float64)
+    assert torch.allclose(entries.matmul(h), csr.matmul(h), atol=1e-14)
+    assert torch.allclose(entries.degree(), csr.degree(), atol=1e-14)
+    assert entries.dtype == torch.float64
+    single = entries.to(torch.float32)
+    assert single.dtype == torch.float32 and single.matrix is None
+    assert torch.allclose(single.matmul(h.float()), csr.matmul(h).float(), atol=1e-6)
+    broken = SparseAdjacency(None, None, 5, edge_index[0], edge_index[1], weight)  # transposed
+    assert not torch.allclose(broken.matmul(h), csr.matmul(h))  # negative control

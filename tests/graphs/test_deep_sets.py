@@ -48,3 +48,21 @@ def test_an_empty_set_in_the_batch_gives_rho_of_zero():
     assert torch.allclose(out[1], model.head(torch.zeros(1, 8, dtype=torch.float64))[0])
     alone = model(x[2:], None)
     assert torch.allclose(out[2], alone[0], atol=1e-12)
+
+
+def test_num_sets_passed_down_gives_the_same_layer_and_is_checked():
+    x = torch.randn(5, 3, dtype=torch.float64)
+    batch = torch.tensor([0, 0, 0, 1, 1])
+    layer = DeepSetsLayer(3, 2).double()
+    assert torch.equal(layer(x, batch, num_sets=2), layer(x, batch))
+    assert torch.allclose(layer(x, batch, num_sets=4), layer(x, batch), atol=1e-14)  # empty sets
+    assert torch.equal(layer(x, None, num_sets=1), layer(x))
+    with pytest.raises(ValueError, match=r"indices in \[0, num_sets\) = \[0, 1\), got index 1"):
+        layer(x, batch, num_sets=1)
+    with pytest.raises(ValueError, match="num_sets: expected 1 for batch = None.*got 2"):
+        layer(x, None, num_sets=2)
+    for bad in (0, True, 2.0):
+        with pytest.raises(ValueError, match=f"num_sets: expected a positive int, got {bad!r}"):
+            layer(x, batch, num_sets=bad)
+    with pytest.raises(ValueError, match="sorted"):  # still validated when B is given
+        layer(x, torch.tensor([0, 1, 0, 1, 1]), num_sets=2)

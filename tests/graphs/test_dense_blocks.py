@@ -45,3 +45,28 @@ def test_one_graph_and_errors():
         DenseBlocks.from_graph(torch.tensor([[0], [2]]), torch.tensor([0, 0, 1]), 3)
     with pytest.raises(ValueError, match="sorted"):
         DenseBlocks.from_graph(torch.tensor([[0], [1]]), torch.tensor([1, 0, 1]), 3)
+
+
+def test_the_one_block_of_export_gives_the_attention_and_walks_of_the_size_classes():
+    """All graphs in one block (the form torch.export traces) change padding, not results."""
+    from gdl_zoo.graphs.dense_blocks import _one_block
+    from gdl_zoo.graphs.graph_transformer import GraphAttention
+    from gdl_zoo.graphs.positional_encodings import random_walk_encoding
+
+    edge_index, batch = _batch()
+    by_class = DenseBlocks.from_graph(edge_index, batch, 27)
+    one = _one_block(edge_index, batch, 5)
+    assert len(one.blocks) == 1 and tuple(one.blocks[0].present.shape) == (5, 12)
+    torch.manual_seed(0)
+    attention = GraphAttention(8, 2).double()
+    with torch.no_grad():
+        attention.edge_bias.normal_()
+    h = torch.randn(27, 8, dtype=torch.float64)
+    assert torch.allclose(attention(h, one), attention(h, by_class), atol=1e-12)
+    walks = random_walk_encoding(edge_index, 27, 4, batch, one)
+    assert torch.allclose(walks, random_walk_encoding(edge_index, 27, 4, batch, by_class))
+    merged = torch.where(batch == 2, 1, batch)  # graphs 1 and 2 as one graph (2 left empty)
+    other = _one_block(edge_index, merged, 5)
+    wrong = attention(h, other)  # an empty graph in the block: its rows are never read
+    assert torch.isfinite(wrong).all()
+    assert not torch.allclose(wrong, attention(h, by_class))  # negative control

@@ -49,3 +49,15 @@ def test_bad_edge_attr_batch_and_features():
         check_graph(torch.ones(5, 3, dtype=torch.long), EDGES)
     with pytest.raises(TypeError, match="torch.Tensor"):
         check_edge_index([[0], [1]], 5)
+
+
+def test_a_given_graph_count_is_returned_after_the_indices_are_checked():
+    batch = torch.tensor([0, 0, 1, 1, 1])
+    assert check_batch(batch, 5, num_graphs=2) == (batch, 2)
+    assert check_batch(batch, 5, num_graphs=3)[1] == 3  # an empty graph at the end
+    with pytest.raises(ValueError, match=r"num_graphs\) = \[0, 1\), got index 1"):
+        check_batch(batch, 5, num_graphs=1)
+    with pytest.raises(ValueError, match="non-negative"):
+        check_batch(batch - 1, 5, num_graphs=2)
+    with pytest.raises(ValueError, match="size: expected a positive int, got -1"):
+        check_batch(batch, 5, num_graphs=-1, count_name="size")
