@@ -114,6 +114,11 @@ def _spherical_cnn(**overrides):
     return SphericalCNN(**{**defaults, "lmax": (3, 2), **overrides})
 
 
+def _plain_torch(model, inputs: tuple) -> tuple:
+    """The steerable CNN as plain torch modules (:meth:`SteerableCNN.export`), what is deployed."""
+    return model.export(), inputs
+
+
 register(
     ModelCard(
         name="steerable_cnn",
@@ -127,6 +132,7 @@ register(
         output_action=Invariant(),
         description="escnn steerable convolutions with grid-symmetrised bases; exports to torch",
         requires=(("escnn", "escnn"),),
+        export_form=_plain_torch,
     )
 )
 

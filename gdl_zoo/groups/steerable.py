@@ -427,6 +427,17 @@ class GroupMaxPool(nn.Module):
         return f"group_order={self.group_order}"
 
 
+def _copy_field_statistics(source: nn.Module, target: nn.BatchNorm2d, group_order: int) -> None:
+    """Copy an ``InnerBatchNorm`` over regular fields into ``target``, each field's value
+    repeated over its ``|G|`` channels, in ``target``'s dtype (no float32 round trip)."""
+    norm = getattr(source, f"batch_norm_[{group_order}]")
+    with torch.no_grad():
+        for name in ("running_mean", "running_var", "weight", "bias"):
+            value = getattr(norm, name)
+            if value is not None:
+                getattr(target, name).copy_(value.repeat_interleave(group_order))
+
+
 class SteerableCNN(nn.Module):
     """A C_N- or D_N-steerable CNN classifier (escnn), with export to plain torch.
 
@@ -536,9 +547,14 @@ class SteerableCNN(nn.Module):
         """The same network as plain torch modules (escnn's ``.export()``), in eval mode.
 
         ``R2Conv`` becomes ``Conv2d`` with the expanded filters, ``InnerBatchNorm``
-        ``BatchNorm2d`` (escnn copies its statistics in float32), the rest their
-        torch counterparts; the result needs no escnn and gives the same outputs
-        as this model in eval mode.  This model's train/eval mode is kept.
+        ``BatchNorm2d``, the rest their torch counterparts; the result needs no
+        escnn and gives the same outputs as this model in eval mode (float64: to
+        round-off).  escnn builds each ``BatchNorm2d`` in the default float32 and
+        copies the statistics and affine parameters into it, so they are copied
+        again here from the inner batch norms in this model's dtype.  This
+        model's train/eval mode is kept.  It is also the form ``torch.export``
+        exports (the ``steerable_cnn`` card's ``export_form``): escnn's own
+        modules guard on data-dependent sizes and do not export.
         """
         was_training = self.training
         dtype = self.head.weight.dtype
@@ -546,6 +562,10 @@ class SteerableCNN(nn.Module):
             body = copy.deepcopy(self.body.export())
         finally:
             self.train(was_training)
+        body = body.to(dtype)
+        for source, target in zip(self.body.children(), body.children()):
+            if isinstance(target, nn.BatchNorm2d):
+                _copy_field_statistics(source, target, self.group_order)
         exported = nn.Sequential(
             OrderedDict(
                 mask=copy.deepcopy(self.mask),

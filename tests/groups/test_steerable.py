@@ -185,9 +185,9 @@ def test_export_gives_plain_torch_modules_with_the_same_outputs(escnn):
     x = _images(seed=2)
     model.eval()
     expected = model(x)
-    # escnn copies the batch-norm statistics through float32
-    assert (exported(x) - expected).abs().max() < 1e-6 * expected.abs().max()
-    assert_invariant(exported, x, ImageRotation(4), tolerance=1e-6)
+    # escnn's export copies the batch-norm statistics through float32; ours copies them again
+    assert (exported(x) - expected).abs().max() < 1e-12 * expected.abs().max()
+    assert_invariant(exported, x, ImageRotation(4))
 
 
 def test_basis_cache_rebuilds_without_the_kernel_solver(escnn, tmp_path, monkeypatch):
