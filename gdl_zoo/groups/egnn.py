@@ -38,8 +38,10 @@ from gdl_zoo.groups.point_graphs import (
     check_cutoff,
     check_point_cloud,
     edge_vectors,
+    gather_rows,
     polynomial_envelope,
     radius_graph,
+    scatter_sum,
 )
 
 __all__ = ["EGNNLayer", "EGNN", "EGNNEnergy"]
@@ -100,14 +102,15 @@ class EGNNLayer(nn.Module):
         source, target = edge_index
         vectors, _ = edge_vectors(positions, edge_index)  # x_j − x_i, (E, 3)
         squared = (vectors * vectors).sum(-1, keepdim=True)  # (E, 1)
-        messages = self.phi_e(torch.cat([h[target], h[source], squared], dim=-1))  # (E, C)
+        pair = [gather_rows(h, target), gather_rows(h, source), squared]
+        messages = self.phi_e(torch.cat(pair, dim=-1))  # (E, C)
         weight = messages.new_ones(source.shape[0]) if edge_weight is None else edge_weight
-        aggregated = h.new_zeros(h.shape).index_add(0, target, weight[:, None] * messages)
+        aggregated = scatter_sum(weight[:, None] * messages, target, h.shape[0])
         h = h + self.phi_h(torch.cat([h, aggregated], dim=-1))
         if self.update_coords:
             shift = -vectors * (weight[:, None] * self.phi_x(messages))  # (x_i − x_j) φ_x, (E, 3)
-            total = positions.new_zeros(positions.shape[0]).index_add(0, target, weight)
-            moved = positions.new_zeros(positions.shape).index_add(0, target, shift)
+            total = scatter_sum(weight, target, positions.shape[0])
+            moved = scatter_sum(shift, target, positions.shape[0])
             positions = positions + moved / total.clamp(min=1.0)[:, None]
         return positions, h
 

@@ -42,6 +42,8 @@ __all__ = [
     "check_cutoff",
     "random_point_clouds",
     "radius_graph",
+    "gather_rows",
+    "scatter_sum",
     "edge_vectors",
     "safe_norm",
     "safe_unit",
@@ -183,6 +185,43 @@ def radius_graph(
     return torch.stack([source, target])
 
 
+def _rows_index(index: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """``index (E,)`` broadcast over the trailing axes of ``like``: a view, no copy."""
+    return index.view(-1, *([1] * (like.dim() - 1))).expand(index.shape[0], *like.shape[1:])
+
+
+def gather_rows(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """The rows ``x[index]`` (e.g. node features at the sources of edges), by ``torch.gather``.
+
+    Equal to ``x[index]`` in values and gradients; written with ``gather`` so that
+    its gradient is a ``scatter_add`` (:func:`scatter_sum`), not the accumulating
+    ``index_put`` of ``x[index]``.  That matters under torch 2.13's inductor on the
+    CPU: in a 2-D tiled vectorised kernel (a backward that fuses the scatter with
+    a reduction over channels) inductor adds the tile offset twice to the index of
+    the generated atomic add, which writes past the end of the output (wrong
+    gradients, a corrupted heap); ``scatter_add`` runs ATen's kernel there instead.
+
+    Shapes:
+        x: ``(N, ...)``; index: ``(E,)`` with entries in ``[0, N)``; output: ``(E, ...)``.
+    """
+    return x.gather(0, _rows_index(index, x))
+
+
+def scatter_sum(values: torch.Tensor, index: torch.Tensor, num_rows: int) -> torch.Tensor:
+    """``out[n] = Σ_{e : index_e = n} values[e]``: sums of rows into ``num_rows`` rows.
+
+    Equal to ``values.new_zeros(num_rows, ...).index_add(0, index, values)``, by
+    ``scatter_add`` for the reason given in :func:`gather_rows`; its gradient is a
+    :func:`gather_rows`, so derivatives of every order stay in these two operations.
+
+    Shapes:
+        values: ``(E, ...)``; index: ``(E,)`` with entries in ``[0, num_rows)``;
+        output: ``(num_rows, ...)``.
+    """
+    out = values.new_zeros(num_rows, *values.shape[1:])
+    return out.scatter_add(0, _rows_index(index, values), values)
+
+
 def safe_norm(vectors: torch.Tensor) -> torch.Tensor:
     """``|v|`` along the last axis, with the gradient ``0`` (not NaN) at ``v = 0``.
 
@@ -215,7 +254,7 @@ def edge_vectors(
         positions: ``(N, 3)``; edge_index: ``(2, E)``; output: ``(E, 3)`` and ``(E,)``.
     """
     source, target = edge_index
-    vectors = positions[source] - positions[target]
+    vectors = gather_rows(positions, source) - gather_rows(positions, target)
     return vectors, safe_norm(vectors)
 
 
@@ -358,7 +397,7 @@ class AtomicEnergyModel(nn.Module, abc.ABC):
                 positions = positions.detach().requires_grad_()
             edge_index = radius_graph(positions, batch, self.cutoff)
             node_energy = self.node_energies(positions, features, edge_index)
-            energy = node_energy.new_zeros(num_graphs).index_add(0, batch, node_energy)
+            energy = scatter_sum(node_energy, batch, num_graphs)
             if energy.requires_grad:
                 (gradient,) = torch.autograd.grad(
                     energy.sum(),

@@ -18,7 +18,7 @@ the cutoff) makes the weights continuous as neighbours enter or leave.  Keys,
 values, ``W_O`` and the gate are equivariant, so every layer is
 E(3)-equivariant (parity included, so more than the paper's SE(3)) and
 permutation equivariant.  The softmax over each node's neighbours is one
-``scatter_reduce`` (max) and two ``index_add`` (sums), vectorised over edges.
+``scatter_reduce`` (max) and two ``scatter_add`` (sums), vectorised over edges.
 
 Inputs follow :mod:`gdl_zoo.groups.point_graphs`: ``positions (N, 3)``,
 ``features (N, irreps_in.dim)``, ``batch (N,)``.
@@ -42,6 +42,7 @@ from torch.nn import functional as F
 
 from gdl_zoo._validation import check_positive_int
 from gdl_zoo.groups.irreps import EdgeTensorProduct, gate_for
+from gdl_zoo.groups.point_graphs import gather_rows, scatter_sum
 from gdl_zoo.groups.tfn import (
     IrrepsGraphNetwork,
     ScalarHeadEnergy,
@@ -76,8 +77,8 @@ def neighbour_softmax(
     index = target[:, None].expand_as(logits)
     maximum = logits.new_full((num_nodes, logits.shape[1]), -math.inf)
     maximum = maximum.scatter_reduce(0, index, logits.detach(), "amax")  # (N, H)
-    numerator = weights[:, None] * torch.exp(logits - maximum[target])
-    denominator = torch.zeros_like(maximum).index_add(0, target, numerator)[target]  # (E, H)
+    numerator = weights[:, None] * torch.exp(logits - gather_rows(maximum, target))
+    denominator = gather_rows(scatter_sum(numerator, target, num_nodes), target)  # (E, H)
     return numerator / torch.where(denominator > 0, denominator, 1.0)
 
 
@@ -179,9 +180,9 @@ class EquivariantAttention(nn.Module):
     ) -> torch.Tensor:
         source, target = edge_index
         heads = self.num_heads
-        kv = self.key_value(self.tp(h[source], sh, self.radial(radial)))  # (E, key + value dims)
+        kv = self.key_value(self.tp(gather_rows(h, source), sh, self.radial(radial)))  # (E, k + v)
         keys, values = kv.split(self.split_sizes, dim=-1)
-        queries = self.query(h)[target]  # (E, key dim)
+        queries = gather_rows(self.query(h), target)  # (E, key dim)
         logits = sum(
             (q * k).sum(dim=(-2, -1))  # (E, H, mul/H, 2l+1) -> (E, H)
             for q, k in zip(
@@ -196,7 +197,7 @@ class EquivariantAttention(nn.Module):
             ],
             dim=-1,
         )  # (E, value dim)
-        attended = weighted.new_zeros(h.shape[0], weighted.shape[1]).index_add(0, target, weighted)
+        attended = scatter_sum(weighted, target, h.shape[0])  # (N, value dim)
         z = self.output(attended) + self.self_connection(h)
         return z if self.gate is None else self.gate(z)
 

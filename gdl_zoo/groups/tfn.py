@@ -49,8 +49,10 @@ from gdl_zoo.groups.point_graphs import (
     check_cutoff,
     check_point_cloud,
     edge_vectors,
+    gather_rows,
     polynomial_envelope,
     radius_graph,
+    scatter_sum,
 )
 
 __all__ = [
@@ -195,8 +197,8 @@ class InteractionBlock(nn.Module):
         edge_index: torch.Tensor,
     ) -> torch.Tensor:
         source, target = edge_index
-        messages = self.tp(h[source], sh, self.radial(radial))  # (E, tp.irreps_out.dim)
-        m = messages.new_zeros(h.shape[0], messages.shape[1]).index_add(0, target, messages)
+        messages = self.tp(gather_rows(h, source), sh, self.radial(radial))  # (E, tp out dim)
+        m = scatter_sum(messages, target, h.shape[0])
         z = self.mix(self.norm * m) + self.self_connection(h)
         return z if self.gate is None else self.gate(z)
 
