@@ -5,6 +5,8 @@ randomly bumped icosphere (42 vertices): features ``2ρ_0 ⊕ ρ_1`` (two scalar
 and a tangent vector per vertex) and a random gauge ``frame``; outputs are
 ``ρ_0 ⊕ ρ_1`` per vertex.  They are checked under gauge changes × rigid
 motions × vertex relabellings (:class:`~gdl_zoo.gauges.actions.GaugeMeshSymmetry`).
+They are exported as deployed, bound to the example mesh and gauge
+(:func:`bound_to_example_mesh`, the cards' ``export_form``).
 
 Tolerance of the regular nonlinearity.  Its ``S`` samples per circle make
 the models equivariant only up to an error that shrinks as ``S`` grows; the

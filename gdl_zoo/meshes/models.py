@@ -3,7 +3,9 @@
 Both cards take ``(x, positions, faces)`` on a randomly bumped icosphere and
 are checked under rigid motions × vertex relabellings
 (:class:`~gdl_zoo.meshes.actions.MeshSymmetry`): per-vertex outputs are
-permuted and otherwise unchanged.
+permuted and otherwise unchanged.  They are exported as deployed, bound to the
+example mesh's precomputed operators (:func:`bound_to_example_mesh`, the cards'
+``export_form``).
 
 Shapes:
     B: batch of signals on the mesh.
