@@ -70,6 +70,8 @@ EXCLUDED = {
     "groups.IrrepsGraphNetwork": "abstract base (abc.ABC) of TFN and SE3Transformer, "
     "which have rows",
     "meshes.EdgeLengthMetric": "forward() takes no input: it returns its own learnable lengths",
+    "meshes.FixedMeshOperators": "a container of buffers (no forward); the layers that read it "
+    "have rows, and DiffusionNetOnMesh feeds it the mistakes",
     "grids.CircularRelativeBias": "forward(T) takes a Python int, not a tensor; its T is "
     "checked in tests/grids/test_seq_transformer.py",
 }
@@ -307,6 +309,13 @@ def _meshes() -> dict[str, Row]:
 
         return make
 
+    def bound(network):
+        def make():
+            positions, mesh, _, _ = _mesh()
+            return network.bind(positions, mesh.faces), (_randn(2, len(positions), 4),)
+
+        return make
+
     def attention():
         n = _mesh()[0].shape[0]
         return meshes.BiasedAttentionLayer(4, 2), (_randn(2, n, 4), _randn(2, n, n, seed=1))
@@ -323,6 +332,11 @@ def _meshes() -> dict[str, Row]:
             on_ops(lambda: meshes.SpatialGradientFeatures(4)), rank=_vector, empty_dim=1
         ),
         "meshes.BiasedAttentionLayer": Row(attention, empty_dim=1),
+        # bound to one mesh: (*, N, C) features only, N fixed by the mesh
+        "meshes.DiffusionNetOnMesh": Row(bound(meshes.MeshDiffusionNet(4, 3, 8, 1)), rank=_vector,
+                                         empty_dim=1),
+        "meshes.MeshTransformerOnMesh": Row(bound(meshes.MeshTransformer(4, 3, 8, 2, 1)),
+                                            rank=_vector, empty_dim=1),
     }
 
 
@@ -336,6 +350,11 @@ def _gauges() -> dict[str, Row]:
             lambda: (module(), (_randn(5, _irreps(spec).dim),)), rank=_scalar, empty_ok=True
         )
 
+    def bound_gauge_network():
+        positions, mesh, _, _ = _mesh()
+        network = gauges.MeshGaugeNetwork(stack(gauges.GEMCNN, samples=7)())
+        return network.bind(positions, mesh.faces), (_randn(len(positions), 4),)
+
     def stack(cls, **kwargs):
         return lambda: cls(_irreps(irreps_in), _irreps(irreps_out), num_layers=1, **kwargs)
 
@@ -347,6 +366,7 @@ def _gauges() -> dict[str, Row]:
             lambda: gauges.GaugeAttention(_irreps(irreps_in), _irreps(irreps_out)), irreps_in
         ),
         "gauges.GEMCNN": _gauge_row(stack(gauges.GEMCNN, samples=7), irreps_in),
+        "gauges.GaugeNetworkOnMesh": Row(bound_gauge_network, empty_dim=0),
         "gauges.GaugeTransformer": _gauge_row(stack(gauges.GaugeTransformer, samples=7), irreps_in),
         "gauges.IrrepsLinear": pointwise(
             lambda: gauges.IrrepsLinear(_irreps(irreps_in), _irreps(irreps_out)), irreps_in

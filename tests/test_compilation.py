@@ -40,9 +40,6 @@ CARDS = [card.name for card in zoo.list_models()]
 #: Models whose forward cannot trace in one graph, and why (each reason was read off
 #: ``CompileReport.break_reasons``).  The test fails when one of them traces cleanly.
 KNOWN_GRAPH_BREAKS: dict[str, str] = {
-    "deepsets": "every DeepSets layer (a public module taking batch) reads the number of sets "
-    "B = batch[-1] + 1 from the data again: one eager region between graphs per layer "
-    "(graphs/validation.py)",
     **dict.fromkeys(
         ("egnn", "se3_transformer", "tfn"),
         "force fields: forces -dE/dx come from torch.autograd.grad inside forward, which Dynamo "
@@ -56,15 +53,7 @@ KNOWN_GRAPH_BREAKS: dict[str, str] = {
 
 #: Models ``torch.export`` cannot export, and a piece of the reason the report gives.
 KNOWN_EXPORT_FAILURES: dict[str, str] = {
-    **dict.fromkeys(
-        ("deepsets", "gat", "gcn", "ggnn", "gin", "graph_transformer", "mpnn"),
-        "data-dependent",  # B = batch[-1] + 1 (graphs/validation.py)
-    ),
     **dict.fromkeys(("egnn", "se3_transformer", "tfn"), "data-dependent"),  # clouds from batch
-    "steerable_cnn": "data-dependent",  # escnn's InnerBatchNorm slices with .item()
-    **dict.fromkeys(  # the topology of a mesh is built in NumPy from the faces
-        ("mesh_diffusionnet", "mesh_transformer", "gem_cnn", "gauge_transformer"), ".numpy()"
-    ),
 }
 
 #: One small model per domain that also runs through the default inductor backend (GIN:
