@@ -99,6 +99,21 @@ class EGNNLayer(nn.Module):
                 f"got {tuple(h.shape)}"
             )
         check_edge_index(edge_index, positions.shape[0], positions.device)
+        return self.propagate(positions, h, edge_index, edge_weight)
+
+    def propagate(
+        self,
+        positions: torch.Tensor,
+        h: torch.Tensor,
+        edge_index: torch.Tensor,
+        edge_weight: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The layer on a graph known to be valid (e.g. from :func:`radius_graph`), unchecked.
+
+        What :meth:`forward` computes after validating its inputs; :class:`EGNN`
+        calls it on the graphs it builds itself, so that an exported program does
+        not re-check edges whose number it reads from the data.
+        """
         source, target = edge_index
         vectors, _ = edge_vectors(positions, edge_index)  # x_j − x_i, (E, 3)
         squared = (vectors * vectors).sum(-1, keepdim=True)  # (E, 1)
@@ -178,7 +193,7 @@ class EGNN(nn.Module):
             edge_weight = polynomial_envelope(lengths, self.cutoff)
         h = self.embed(features)
         for layer in self.layers:
-            positions, h = layer(positions, h, edge_index, edge_weight)
+            positions, h = layer.propagate(positions, h, edge_index, edge_weight)
         return positions, self.readout(h)
 
     def forward(

@@ -35,6 +35,7 @@ import math
 import torch
 from torch import nn
 
+from gdl_zoo._data_dependent import check_under_export, data_dependent_int
 from gdl_zoo._validation import check_device, check_floating, check_positive_int
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "BesselBasis",
     "polynomial_envelope",
     "AtomicEnergyModel",
+    "PotentialEnergy",
 ]
 
 
@@ -105,14 +107,24 @@ def check_point_cloud(
         check_device(batch, "batch", positions.device, "positions")
         if batch.shape != (n,):
             raise ValueError(f"batch: expected shape (N,) = ({n},), got {tuple(batch.shape)}")
-        default_graphs = int(batch.max()) + 1 if n else 0
-        if n and not torch.compiler.is_compiling() and int(batch.min()) < 0:  # eager only
-            raise ValueError(f"batch: expected non-negative cloud indices, got {int(batch.min())}")
+        if torch.compiler.is_exporting():  # the checks become the program's runtime asserts
+            check_under_export(batch >= 0, "batch: expected non-negative cloud indices")
+            default_graphs = None  # read from the data below, where it is needed
+        else:
+            default_graphs = int(batch.max()) + 1 if n else 0
+            if n and not torch.compiler.is_compiling() and int(batch.min()) < 0:  # eager only
+                raise ValueError(
+                    f"batch: expected non-negative cloud indices, got {int(batch.min())}"
+                )
     if num_graphs is None:
+        if default_graphs is None:  # export: B, an unbacked size that the program reads
+            default_graphs = data_dependent_int(batch.max(), minimum=0) + 1 if n else 0
         return batch, default_graphs
     if isinstance(num_graphs, bool) or not isinstance(num_graphs, int) or num_graphs < 0:
         raise ValueError(f"num_graphs: expected a non-negative integer, got {num_graphs!r}")
-    if num_graphs < default_graphs and n:
+    if default_graphs is None:
+        check_under_export(batch < num_graphs, "batch: expected cloud indices below num_graphs")
+    elif num_graphs < default_graphs and n:
         raise ValueError(
             f"num_graphs: expected at least batch.max() + 1 = {default_graphs}, got {num_graphs}"
         )
@@ -174,8 +186,9 @@ def radius_graph(
         rows (source ``j``, target ``i``), sorted by target.
     """
     with torch.no_grad():
-        mask = batch[:, None] == batch[None, :]
-        mask.fill_diagonal_(False)
+        point = torch.arange(batch.shape[0], device=batch.device)  # not fill_diagonal_,
+        # which torch.export specialises to the example's N
+        mask = (batch[:, None] == batch[None, :]) & (point[:, None] != point[None, :])
         if cutoff is not None and positions.shape[0]:
             distances = torch.cdist(
                 positions, positions, compute_mode="donot_use_mm_for_euclid_dist"
@@ -395,9 +408,7 @@ class AtomicEnergyModel(nn.Module, abc.ABC):
         with torch.enable_grad():
             if not positions.requires_grad:
                 positions = positions.detach().requires_grad_()
-            edge_index = radius_graph(positions, batch, self.cutoff)
-            node_energy = self.node_energies(positions, features, edge_index)
-            energy = scatter_sum(node_energy, batch, num_graphs)
+            energy = self._energy(positions, features, batch, num_graphs)
             if energy.requires_grad:
                 (gradient,) = torch.autograd.grad(
                     energy.sum(),
@@ -413,5 +424,76 @@ class AtomicEnergyModel(nn.Module, abc.ABC):
             return energy.detach(), forces.detach()
         return energy, forces
 
+    def energy(
+        self,
+        positions: torch.Tensor,
+        features: torch.Tensor,
+        batch: torch.Tensor | None = None,
+        num_graphs: int | None = None,
+    ) -> torch.Tensor:
+        """The energy per cloud alone, ``E_b``, without forces: ``(N, 3), (N, F), (N,) -> (B,)``.
+
+        Equal to ``forward(...)[0]``; differentiable in ``positions`` by the
+        caller's own autograd.  :class:`PotentialEnergy` exports it.
+        """
+        batch, num_graphs = check_point_cloud(
+            positions, features, batch, self.in_features, num_graphs, like=self
+        )
+        return self._energy(positions, features, batch, num_graphs)
+
+    def _energy(
+        self,
+        positions: torch.Tensor,
+        features: torch.Tensor,
+        batch: torch.Tensor,
+        num_graphs: int,
+    ) -> torch.Tensor:
+        edge_index = radius_graph(positions, batch, self.cutoff)
+        return scatter_sum(self.node_energies(positions, features, edge_index), batch, num_graphs)
+
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, cutoff={self.cutoff}"
+
+
+class PotentialEnergy(nn.Module):
+    """The energy ``E(x, f)`` of an :class:`AtomicEnergyModel`, forces left to the caller.
+
+    The form in which ``torch.export`` deploys a force field.  torch 2.13 cannot
+    export a ``forward`` that calls ``torch.autograd.grad``: non-strict export
+    fails ("a fake tensor in the exported program constant's list"), strict export
+    refuses ``autograd.grad`` and, allowed to trace it, bakes the example's saved
+    activations into the program as constants; ``torch.func.vjp`` fails in both
+    modes.  The exported energy program is made of differentiable ATen operations,
+    so the forces are its gradient, taken at run time::
+
+        program = torch.export.export(PotentialEnergy(model.eval()), (x, f, batch))
+        x = x.detach().requires_grad_()
+        energy = program.module()(x, f, batch)
+        forces = -torch.autograd.grad(energy.sum(), x)[0]
+
+    The number of clouds ``B`` and of edges ``E`` are read from each input by the
+    program (unbacked sizes), so it serves other batches and other coordinates; the
+    number of points ``N`` may be exported as a dynamic dimension.
+
+    Args:
+        model: the force field.
+
+    Shapes:
+        positions: ``(N, 3)``; features: ``(N, F)``; batch: ``(N,)`` or ``None``.
+        output: ``energy (B,)``.
+    """
+
+    def __init__(self, model: AtomicEnergyModel):
+        super().__init__()
+        if not isinstance(model, AtomicEnergyModel):
+            raise TypeError(f"model: expected an AtomicEnergyModel, got {type(model).__name__}")
+        self.model = model
+
+    def forward(
+        self,
+        positions: torch.Tensor,
+        features: torch.Tensor,
+        batch: torch.Tensor | None = None,
+        num_graphs: int | None = None,
+    ) -> torch.Tensor:
+        return self.model.energy(positions, features, batch, num_graphs)

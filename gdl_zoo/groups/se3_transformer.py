@@ -179,6 +179,10 @@ class EquivariantAttention(nn.Module):
         edge_index: torch.Tensor,
     ) -> torch.Tensor:
         source, target = edge_index
+        if torch.compiler.is_exporting():  # e3nn's o3.Linear on edges (a tensordot) asks
+            # whether E = 1, 3E = 1, ...; an E read from the data needs a bound to answer: an
+            # exported program requires one pair of neighbours (edges come in pairs) or more
+            torch._check(source.shape[0] >= 2)
         heads = self.num_heads
         kv = self.key_value(self.tp(gather_rows(h, source), sh, self.radial(radial)))  # (E, k + v)
         keys, values = kv.split(self.split_sizes, dim=-1)
