@@ -46,7 +46,6 @@ KNOWN_GRAPH_BREAKS: dict[str, str] = {
         "does not trace, and the radius graph (nonzero) and the number of clouds are read from "
         "the data (groups/point_graphs.py)",
     ),
-    "steerable_cnn": "escnn internals: InnerBatchNorm reads its slice bounds with .item()",
     "mesh_diffusionnet": "implicit diffusion: each block's SciPy sparse LU solves run eagerly "
     "between graphs (meshes/diffusion.py)",
 }

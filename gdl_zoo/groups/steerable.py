@@ -229,6 +229,49 @@ def _from_entry(path: Path, in_repr, out_repr, key: str) -> _SampledBasis:
 
 
 @functools.cache
+def _field_batch_norm():
+    """escnn's ``InnerBatchNorm`` with its field slices as Python ints (built on first use).
+
+    escnn keeps the channel range of each field size in a buffer and slices with
+    it, which reads the bounds with ``.item()`` on every call: one graph break per
+    layer under ``torch.compile``.  The bounds never change, so this subclass reads
+    them once; the statistics, parameters and ``export()`` are escnn's.
+    """
+    escnn = require_escnn()
+
+    class FieldBatchNorm(escnn.nn.InnerBatchNorm):
+        """``InnerBatchNorm`` over contiguous fields, sliced by fixed ``int`` bounds."""
+
+        def __init__(self, in_type, **kwargs):
+            super().__init__(in_type, **kwargs)
+            if not all(self._contiguous.values()):
+                raise ValueError(
+                    "FieldBatchNorm: expected the fields of each size to be contiguous, got "
+                    f"the field type {in_type}"
+                )
+            self._bounds = {
+                size: tuple(int(i) for i in getattr(self, f"indices_{size}"))
+                for size in self._contiguous
+            }
+
+        def forward(self, input):
+            if input.type != self.in_type:
+                raise ValueError(
+                    f"expected features of the field type {self.in_type}, got {input.type}"
+                )
+            tensor = input.tensor  # (B, C, H, W)
+            b, spatial = tensor.shape[0], tensor.shape[2:]
+            output = torch.empty_like(tensor)
+            for size, (start, stop) in self._bounds.items():
+                batch_norm = getattr(self, f"batch_norm_[{size}]")
+                fields = tensor[:, start:stop].reshape(b, -1, size, *spatial)
+                output[:, start:stop] = batch_norm(fields).reshape(b, -1, *spatial)
+            return escnn.nn.GeometricTensor(output, self.out_type, input.coords)
+
+    return FieldBatchNorm
+
+
+@functools.cache
 def _grid_exact_r2conv():
     """escnn's ``R2Conv`` with a cacheable, grid-exact basis (the class is built on first use)."""
     escnn = require_escnn()
@@ -503,7 +546,7 @@ class SteerableCNN(nn.Module):
             out_type = escnn.nn.FieldType(gspace, [gspace.regular_repr] * fields)
             layers += [
                 steerable_conv(field_type, out_type, kernel_size, basis_cache=basis_cache),
-                escnn.nn.InnerBatchNorm(out_type),
+                _field_batch_norm()(out_type),
                 escnn.nn.ReLU(out_type, inplace=True),
             ]
             if k < len(channels) - 1:

@@ -190,6 +190,56 @@ def test_export_gives_plain_torch_modules_with_the_same_outputs(escnn):
     assert_invariant(exported, x, ImageRotation(4))
 
 
+def _field_norms(escnn, fields, seed=0):
+    from gdl_zoo.groups.steerable import _field_batch_norm
+
+    gspace = escnn.gspaces.rot2dOnR2(4)
+    field_type = escnn.nn.FieldType(gspace, fields(gspace))
+    ours, theirs = _field_batch_norm()(field_type), escnn.nn.InnerBatchNorm(field_type)
+    torch.manual_seed(seed)
+    for norm in (ours, theirs):
+        norm.double()
+    theirs.load_state_dict(ours.state_dict())
+    return field_type, ours, theirs
+
+
+def test_field_batch_norm_equals_escnns_inner_batch_norm(escnn):
+    field_type, ours, theirs = _field_norms(escnn, lambda g: [g.regular_repr] * 3)
+    for step in range(3):  # training steps: statistics and running averages
+        x = field_type(_images(batch=4, size=5, seed=step).repeat(1, 12, 1, 1) * (step + 1))
+        assert torch.equal(ours(x).tensor, theirs(x).tensor)
+    for name, buffer in theirs.state_dict().items():
+        assert torch.equal(ours.state_dict()[name], buffer), name
+    ours.eval(), theirs.eval()
+    x = field_type(_images(batch=2, size=5, seed=9).repeat(1, 12, 1, 1))
+    assert torch.equal(ours(x).tensor, theirs(x).tensor)
+    assert not torch.equal(ours(x).tensor, x.tensor)  # control: the norm does something
+
+
+def test_the_model_traces_in_one_graph_where_escnns_batch_norm_breaks(escnn, monkeypatch):
+    from gdl_zoo.compilation import count_graph_breaks
+    from gdl_zoo.groups import steerable
+
+    x = _images(size=8)
+    assert count_graph_breaks(_small().double().eval(), x) == (0, ())
+    monkeypatch.setattr(steerable, "_field_batch_norm", lambda: escnn.nn.InnerBatchNorm)
+    count, reasons = count_graph_breaks(_small().double().eval(), x)  # control: escnn's own
+    assert count > 0 and any("batchnormalization/inner.py" in r for r in reasons), reasons
+
+
+def test_field_batch_norm_rejects_other_inputs(escnn):
+    from gdl_zoo.groups.steerable import _field_batch_norm
+
+    field_type, ours, _ = _field_norms(escnn, lambda g: [g.regular_repr] * 2)
+    other = escnn.nn.FieldType(field_type.gspace, [field_type.gspace.regular_repr] * 3)
+    with pytest.raises(ValueError, match="expected features of the field type"):
+        ours(other(torch.zeros(1, 12, 3, 3, dtype=torch.float64)))
+    gspace = field_type.gspace
+    mixed = escnn.nn.FieldType(gspace, [gspace.regular_repr, gspace.trivial_repr] * 2)
+    with pytest.raises(ValueError, match="contiguous"):
+        _field_batch_norm()(mixed)
+
+
 def test_basis_cache_rebuilds_without_the_kernel_solver(escnn, tmp_path, monkeypatch):
     torch.manual_seed(0)
     built = _small(basis_cache=tmp_path)
