@@ -408,7 +408,10 @@ class AtomicEnergyModel(nn.Module, abc.ABC):
         with torch.enable_grad():
             if not positions.requires_grad:
                 positions = positions.detach().requires_grad_()
-            energy = self._energy(positions, features, batch, num_graphs)
+            # the lines of energy(), inline: a nested frame costs torch.compile a graph break
+            edge_index = radius_graph(positions, batch, self.cutoff)
+            node_energy = self.node_energies(positions, features, edge_index)
+            energy = scatter_sum(node_energy, batch, num_graphs)
             if energy.requires_grad:
                 (gradient,) = torch.autograd.grad(
                     energy.sum(),
@@ -439,15 +442,6 @@ class AtomicEnergyModel(nn.Module, abc.ABC):
         batch, num_graphs = check_point_cloud(
             positions, features, batch, self.in_features, num_graphs, like=self
         )
-        return self._energy(positions, features, batch, num_graphs)
-
-    def _energy(
-        self,
-        positions: torch.Tensor,
-        features: torch.Tensor,
-        batch: torch.Tensor,
-        num_graphs: int,
-    ) -> torch.Tensor:
         edge_index = radius_graph(positions, batch, self.cutoff)
         return scatter_sum(self.node_energies(positions, features, edge_index), batch, num_graphs)
 
