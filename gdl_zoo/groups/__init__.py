@@ -33,6 +33,7 @@ _EXPORTS: dict[str, str] = {
     "E3Irreps": "euclidean_actions",
     "EnergyForces": "euclidean_actions",
     "radius_graph": "point_graphs",
+    "PotentialEnergy": "point_graphs",
     "EGNN": "egnn",
     "EGNNEnergy": "egnn",
     "EGNNLayer": "egnn",
