@@ -174,7 +174,8 @@ class CompileReport:
         compile_max_rel: the largest relative difference compiled vs eager.
         export_status: one of :data:`EXPORT_STATUSES`.
         export_form: what was exported: ``"model"`` (the model on the card's
-            inputs) or ``"card"`` (the module the card's ``export_form`` gives).
+            inputs) or ``"card"`` (the module the card's ``export_form`` gives, run
+            through its ``deploy`` step when it has one).
         export_max_rel: the largest relative difference exported vs eager.
         errors: error texts by stage (``"graph_breaks"``, ``"compile"``,
             ``"export"``), ``"Type: message (file:line)"``; an error of the eager
@@ -292,6 +293,11 @@ def _check_against_eager(
         return None
 
 
+def _identity(program_module: nn.Module) -> nn.Module:
+    """The exported program's module, deployed as it is."""
+    return program_module
+
+
 def _export(model: nn.Module, inputs: tuple) -> torch.export.ExportedProgram:
     """``torch.export.export``, without the partial graph it prints to stderr when it fails.
 
@@ -370,18 +376,22 @@ def compile_check(
 
     if export:
         form = getattr(card, "export_form", None)
-        module, module_inputs = model, inputs
+        module, module_inputs, deploy = model, inputs, None
         try:
             if form is not None:
                 report.export_form = "card"
-                module, module_inputs = form(model, inputs)
+                module, module_inputs, *rest = form(model, inputs)
+                deploy = rest[0] if rest else None
             program = _timed(report, "export", lambda: _export(module, module_inputs))
         except Exception as error:  # noqa: BLE001 — the reason is the report's content
             report.errors["export"] = _error_text(error)
             report.export_status = "failed"
         else:
             difference = _check_against_eager(
-                report, "export_run", lambda: program.module()(*module_inputs), expected
+                report,
+                "export_run",
+                lambda: (deploy or _identity)(program.module())(*module_inputs),
+                expected,
             )
             if difference is None:
                 report.errors["export"] = report.errors.pop("export_run")

@@ -60,12 +60,17 @@ class ModelCard:
         description: one sentence for listings.
         requires: optional extras the model needs, as ``(module, pip extra)``
             pairs, e.g. ``(("escnn", "escnn"),)``; see :meth:`missing_extras`.
-        export_form: ``export_form(model, inputs) -> (module, module_inputs)``, the
-            module that ``torch.export`` exports to deploy the model, when that is not
-            the model itself on the card's inputs: a mesh network bound to the
-            operators of one mesh, precomputed, or an escnn network converted to plain
-            torch modules.  ``module(*module_inputs)`` must equal ``model(*inputs)``;
-            :func:`gdl_zoo.compilation.compile_check` checks it.  ``None``: the model.
+        export_form: ``export_form(model, inputs) -> (module, module_inputs)`` or
+            ``(module, module_inputs, deploy)``: the module that ``torch.export``
+            exports to deploy the model, when that is not the model itself on the
+            card's inputs (a mesh network bound to the operators of one mesh,
+            precomputed; an escnn network converted to plain torch modules; the energy
+            of a force field), and optionally ``deploy(program_module) -> callable``,
+            what the deployment runs around the exported program (the forces, as the
+            gradient of the exported energy).  ``deploy(program.module())(*module_inputs)``
+            (``program.module()(*module_inputs)`` without ``deploy``) must equal
+            ``model(*inputs)``; :func:`gdl_zoo.compilation.compile_check` checks it.
+            ``None``: the model itself.
     """
 
     name: str
@@ -81,9 +86,7 @@ class ModelCard:
     tolerance: float | None = None
     description: str = ""
     requires: tuple[tuple[str, str], ...] = ()
-    export_form: Callable[[nn.Module, tuple], tuple[nn.Module, tuple]] | None = field(
-        default=None, repr=False
-    )
+    export_form: Callable[[nn.Module, tuple], tuple] | None = field(default=None, repr=False)
 
     def __post_init__(self):
         if not _NAME.match(self.name):

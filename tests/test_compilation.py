@@ -50,11 +50,6 @@ KNOWN_GRAPH_BREAKS: dict[str, str] = {
     "between graphs (meshes/diffusion.py)",
 }
 
-#: Models ``torch.export`` cannot export, and a piece of the reason the report gives.
-KNOWN_EXPORT_FAILURES: dict[str, str] = {
-    **dict.fromkeys(("egnn", "se3_transformer", "tfn"), "data-dependent"),  # clouds from batch
-}
-
 #: One small model per domain that also runs through the default inductor backend (GIN:
 #: inductor miscompiled the index_add of its readout, see graphs/readout.py).
 INDUCTOR_MODELS: tuple[str, ...] = (
@@ -96,16 +91,10 @@ def test_graph_breaks_are_zero_where_the_design_allows(name):
 
 
 @pytest.mark.parametrize("name", CARDS)
-def test_export_equals_eager_or_states_why_not(name):
+def test_every_card_exports_equal_to_eager(name):
     report = sweep_report(name)
-    if name in KNOWN_EXPORT_FAILURES:
-        assert report.export_status == "failed", (
-            f"{name} now exports ({report.export_status}): remove it from KNOWN_EXPORT_FAILURES"
-        )
-        assert KNOWN_EXPORT_FAILURES[name] in report.errors["export"]
-    else:
-        assert report.export_status == "ok", report.errors.get("export")
-        assert report.export_max_rel <= report.tolerance
+    assert report.export_status == "ok", report.errors.get("export")
+    assert report.export_max_rel <= report.tolerance
 
 
 @pytest.mark.parametrize("name", INDUCTOR_MODELS)
@@ -221,6 +210,21 @@ def test_a_card_export_form_is_exported_and_compared_with_the_model():
     )
     assert wrong.export_form == "card" and wrong.export_status == "mismatch"
     assert not wrong.passed
+
+    def with_a_deploy_step(model, inputs):  # the program halves, the deploy step doubles
+        return nn.Sequential(Halving(), model), inputs, lambda program: lambda x: 2 * program(x)
+
+    def without_the_deploy_step(model, inputs):
+        return (*with_a_deploy_step(model, inputs)[:2], lambda program: program)
+
+    deployed = compile_check(
+        dataclasses.replace(linear, export_form=with_a_deploy_step), backend="aot_eager"
+    )
+    assert deployed.export_status == "ok" and deployed.export_max_rel <= deployed.tolerance
+    undeployed = compile_check(
+        dataclasses.replace(linear, export_form=without_the_deploy_step), backend="aot_eager"
+    )
+    assert undeployed.export_status == "mismatch"
     failed = compile_check(dataclasses.replace(linear, export_form=impossible), backend="aot_eager")
     assert failed.export_status == "failed" and "no deployed form" in failed.errors["export"]
     assert compile_check(linear, backend="aot_eager").export_form == "model"

@@ -34,6 +34,7 @@ _EXPORTS: dict[str, str] = {
     "EnergyForces": "euclidean_actions",
     "radius_graph": "point_graphs",
     "PotentialEnergy": "point_graphs",
+    "energy_and_forces": "point_graphs",
     "EGNN": "egnn",
     "EGNNEnergy": "egnn",
     "EGNNLayer": "egnn",

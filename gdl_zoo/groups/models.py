@@ -183,6 +183,13 @@ def _se3_transformer(**overrides):
     return SE3TransformerEnergy(**{**_SMALL_IRREPS, "irreps_key": "4x0e + 2x1o", **overrides})
 
 
+def _energy_export_form(model, inputs):
+    """A force field deploys as its exported energy, forces by autograd through the program."""
+    from gdl_zoo.groups.point_graphs import PotentialEnergy, energy_and_forces
+
+    return PotentialEnergy(model), inputs, energy_and_forces
+
+
 for _name, _factory, _flavour, _paper, _description in (
     (
         "egnn",
@@ -218,5 +225,6 @@ for _name, _factory, _flavour, _paper, _description in (
             input_action=E3PointCloud(None),
             output_action=EnergyForces(),
             description=_description,
+            export_form=_energy_export_form,
         )
     )

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import abc
 import math
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -45,6 +46,7 @@ __all__ = [
     "radius_graph",
     "gather_rows",
     "scatter_sum",
+    "energy_and_forces",
     "edge_vectors",
     "safe_norm",
     "safe_unit",
@@ -491,3 +493,35 @@ class PotentialEnergy(nn.Module):
         num_graphs: int | None = None,
     ) -> torch.Tensor:
         return self.model.energy(positions, features, batch, num_graphs)
+
+
+def energy_and_forces(
+    energy: Callable[..., torch.Tensor],
+) -> Callable[..., tuple[torch.Tensor, torch.Tensor]]:
+    """A force field's ``(E, F)`` from its energy alone, e.g. an exported :class:`PotentialEnergy`.
+
+    ``F = −∂(Σ_b E_b)/∂x`` is taken by autograd through ``energy``, as
+    :meth:`AtomicEnergyModel.forward` takes it; the outputs are detached (an
+    inference deployment).  This is the ``deploy`` step of the force-field cards'
+    ``export_form``: ``energy_and_forces(program.module())`` equals the model.
+
+    Args:
+        energy: ``energy(positions, features, batch) -> (B,)``, differentiable in
+            ``positions``.
+
+    Returns:
+        ``run(positions, features, batch=None) -> (energy (B,), forces (N, 3))``.
+    """
+
+    def run(
+        positions: torch.Tensor, features: torch.Tensor, batch: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        with torch.enable_grad():
+            positions = positions.detach().requires_grad_()
+            value = energy(positions, features, batch)
+            (gradient,) = torch.autograd.grad(
+                value.sum(), positions, allow_unused=True, materialize_grads=True
+            )
+        return value.detach(), -gradient
+
+    return run

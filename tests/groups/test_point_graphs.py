@@ -14,6 +14,7 @@ from gdl_zoo.groups.point_graphs import (
     PotentialEnergy,
     check_point_cloud,
     edge_vectors,
+    energy_and_forces,
     gather_rows,
     polynomial_envelope,
     radius_graph,
@@ -224,3 +225,21 @@ def test_potential_energy_wraps_only_force_fields():
     model = card.build().double()
     inputs = card.example_inputs(2, torch.float64, torch.Generator().manual_seed(0))
     torch.testing.assert_close(PotentialEnergy(model)(*inputs), model(*inputs)[0])
+
+
+@pytest.mark.parametrize("name", ["egnn", "tfn"])
+def test_energy_and_forces_of_an_exported_energy_equal_the_model(name):
+    card = zoo.get(name)
+    torch.manual_seed(0)
+    model = card.build().double().eval()
+    program = torch.export.export(
+        PotentialEnergy(model), card.example_inputs(2, torch.float64)
+    ).module()
+    inputs = card.example_inputs(2, torch.float64, torch.Generator().manual_seed(5))
+    energy, forces = energy_and_forces(program)(*inputs)
+    expected_energy, expected_forces = model(*inputs)
+    torch.testing.assert_close(energy, expected_energy, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(forces, expected_forces, rtol=1e-12, atol=1e-12)
+    assert not energy.requires_grad and not forces.requires_grad
+    doubled = energy_and_forces(lambda *a: 2 * program(*a))(*inputs)  # control: another energy
+    assert not torch.allclose(doubled[1], expected_forces)
