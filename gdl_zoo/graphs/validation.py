@@ -55,7 +55,7 @@ def check_edge_index(
             else ""
         )
         raise ValueError(f"edge_index: expected shape (2, E), got {tuple(edge_index.shape)}{hint}")
-    if edge_index.numel() and torch.compiler.is_exporting():  # runtime asserts of the program
+    if torch.compiler.is_exporting():  # runtime asserts of the program (E may be unknown)
         check_under_export(edge_index >= 0, "edge_index: expected non-negative node indices")
         check_under_export(
             edge_index < num_nodes, f"edge_index: expected node indices below N = {num_nodes}"
