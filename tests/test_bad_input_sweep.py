@@ -242,6 +242,11 @@ def _groups() -> dict[str, Row]:
             signal=1,
             indices={2: "batch"},
         ),
+        "groups.PotentialEnergy": Row(
+            cloud(lambda: groups.PotentialEnergy(groups.EGNNEnergy(4, channels=8, num_layers=1))),
+            signal=1,
+            indices={2: "batch"},
+        ),
     }
 
 

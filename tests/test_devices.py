@@ -62,7 +62,6 @@ META_NEEDS_VALUES = {
     "egnn": "validates batch indices (item())",
     "se3_transformer": "validates batch indices (item())",
     "tfn": "validates batch indices (item())",
-    "steerable_cnn": "escnn checks its field types' values (item())",
     "gauge_transformer": "builds the mesh topology from faces (numpy)",
     "gem_cnn": "builds the mesh topology from faces (numpy)",
     "mesh_diffusionnet": "builds the mesh topology from faces (numpy)",

@@ -116,6 +116,7 @@ def check_batch(
     if num_graphs is None:
         return batch, _sorted_graph_count(batch)
     if torch.compiler.is_exporting():
+        _assert_sorted_under_export(batch)
         check_under_export(batch < num_graphs, f"batch: expected graph indices below {count_name}")
     elif not torch.compiler.is_compiling():
         found = _sorted_graph_count(batch)
@@ -135,6 +136,16 @@ def _check_graph_count(num_graphs: Any, name: str) -> None:
         raise ValueError(f"{name}: expected a positive int, got {num_graphs!r}")
 
 
+def _assert_sorted_under_export(batch: torch.Tensor) -> None:
+    """The exported program's runtime assertions that ``batch`` is non-negative and sorted."""
+    check_under_export(batch[0] >= 0, "batch: expected non-negative graph indices")
+    # sorted ⇔ equal to its running maximum (no slice batch[1:], whose size N - 1
+    # would make export require N ≥ 3 for a dynamic N)
+    check_under_export(
+        torch.cummax(batch, 0).values == batch, "batch: expected sorted graph indices"
+    )
+
+
 @eager_under_compile  # B is read from the data: outside torch.compile's graph, checks included
 def _sorted_graph_count(batch: torch.Tensor) -> int:
     """``B = batch[-1] + 1`` of a non-negative, sorted graph index (else ``ValueError``).
@@ -143,12 +154,7 @@ def _sorted_graph_count(batch: torch.Tensor) -> int:
     (an unbacked symbolic int) and both checks become its runtime assertions.
     """
     if torch.compiler.is_exporting():
-        check_under_export(batch[0] >= 0, "batch: expected non-negative graph indices")
-        # sorted ⇔ equal to its running maximum (no slice batch[1:], whose size N - 1
-        # would make export require N ≥ 3 for a dynamic N)
-        check_under_export(
-            torch.cummax(batch, 0).values == batch, "batch: expected sorted graph indices"
-        )
+        _assert_sorted_under_export(batch)
         return data_dependent_int(batch[-1], minimum=0) + 1
     if int(batch[0]) < 0:
         raise ValueError(f"batch: expected non-negative graph indices, got {int(batch[0])}")
@@ -206,7 +212,7 @@ def check_graph(
         )
     check_edge_index(edge_index, num_nodes, x.device)
     batch, num_graphs = check_batch(batch, num_nodes, x.device)
-    if batch is not None and edge_index.numel() and torch.compiler.is_exporting():
+    if batch is not None and torch.compiler.is_exporting():  # E may be unknown: no numel test
         check_under_export(
             batch[edge_index[0]] == batch[edge_index[1]],
             "edge_index: expected edges within one graph",

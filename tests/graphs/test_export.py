@@ -135,6 +135,31 @@ def test_exported_program_asserts_what_eager_validates(change, name):
         program.module()(*bad)
 
 
+class _LayerWithSetCount(torch.nn.Module):
+    """A Deep Sets layer given the number of sets, as DeepSets passes it to its layers."""
+
+    def __init__(self):
+        super().__init__()
+        self.layer = zoo.get("deepsets").build().double().layers[0]
+
+    def forward(self, x, batch):
+        return self.layer(x, batch, 2)
+
+
+@pytest.mark.parametrize(
+    "change", [lambda b: b.flip(0), lambda b: b - 1], ids=["unsorted batch", "negative index"]
+)
+def test_a_layer_given_the_set_count_asserts_what_eager_validates(change):
+    module = _LayerWithSetCount().eval()
+    _, (x, batch) = _model_and_inputs("deepsets")
+    program = torch.export.export(module, (x, batch)).module()
+    torch.testing.assert_close(program(x, batch), module(x, batch), rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError):
+        module(x, change(batch))
+    with pytest.raises(RuntimeError, match="Runtime assertion failed"):
+        program(x, change(batch))
+
+
 def test_deepsets_traces_in_one_graph():
     model, inputs = _model_and_inputs("deepsets")
     assert count_graph_breaks(model, *inputs) == (0, ())
