@@ -257,14 +257,14 @@ def test_compile_tolerance_follows_the_dtype():
 
 def test_check_compile_json_has_one_entry_per_model_and_check(capsys):
     status = main(
-        ["check", "cnn", "mlp_probe", "--compile", "--backend", "aot_eager", "--json",
-         "--dtype", "float64"]
+        ["check", "cnn", "mlp_probe", "gem_cnn", "--compile", "--backend", "aot_eager",
+         "--json", "--dtype", "float64"]
     )  # fmt: skip
     entries = json.loads(capsys.readouterr().out)
     assert status == 0
     assert {(e["name"], e["check"]) for e in entries} == {
         (n, c)
-        for n in ("cnn", "mlp_probe")
+        for n in ("cnn", "mlp_probe", "gem_cnn")
         for c in ("symmetry", "graph_breaks", "compile", "export")
     }
     by_key = {(e["name"], e["check"]): e for e in entries}
@@ -272,6 +272,9 @@ def test_check_compile_json_has_one_entry_per_model_and_check(capsys):
     assert by_key["cnn", "compile"]["passed"] is True
     assert by_key["cnn", "compile"]["value"] <= by_key["cnn", "compile"]["tolerance"]
     assert by_key["mlp_probe", "export"]["status"] == "ok"
+    assert by_key["mlp_probe", "export"]["form"] == "model"
+    assert by_key["gem_cnn", "export"]["status"] == "ok"
+    assert by_key["gem_cnn", "export"]["form"] == "card"  # bound to the example mesh
     assert all(e["dtype"] == "float64" and "message" in e for e in entries)
 
 

@@ -469,7 +469,9 @@ class PotentialEnergy(nn.Module):
 
     The number of clouds ``B`` and of edges ``E`` are read from each input by the
     program (unbacked sizes), so it serves other batches and other coordinates; the
-    number of points ``N`` may be exported as a dynamic dimension.
+    number of points ``N`` may be exported as a dynamic dimension.  An exported
+    SE(3)-Transformer needs at least one pair of neighbours in a batch (``E ≥ 2``,
+    a runtime assertion of its program), where eager also takes a batch without edges.
 
     Args:
         model: the force field.

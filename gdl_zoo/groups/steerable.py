@@ -606,7 +606,7 @@ class SteerableCNN(nn.Module):
         finally:
             self.train(was_training)
         body = body.to(dtype)
-        for source, target in zip(self.body.children(), body.children()):
+        for source, target in zip(self.body.children(), body.children(), strict=True):
             if isinstance(target, nn.BatchNorm2d):
                 _copy_field_statistics(source, target, self.group_order)
         exported = nn.Sequential(
