@@ -31,7 +31,9 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "triangle_barrier", "non_delaunay_edges", "intrinsic_delaunay",
     ),
     "geodesics": ("HeatGeodesics", "heat_geodesic_distance"),
-    "operators": ("MeshOperators", "laplacian_eigenpairs"),
+    "operators": (
+        "MeshOperators", "laplacian_eigenpairs", "check_vertex_features", "area_weighted_mean",
+    ),
     "fixed_operators": ("FixedMeshOperators",),
     "metric_learning": (
         "regge_action", "curvature_squared", "calabi_energy", "total_area",

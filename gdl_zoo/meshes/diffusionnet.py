@@ -21,6 +21,9 @@ and returns a :class:`DiffusionNetOnMesh` whose ``forward`` takes the features
 only; it is plain torch, so ``torch.export`` exports it.  Implicit diffusion
 then runs in the complete eigenbasis of the mesh (the same numbers as the
 sparse LU solve, to rounding); spectral diffusion in its ``k`` eigenpairs.
+The complete basis is dense: binding an implicit network stores ``N × N``
+float64 numbers and runs an ``O(N³)`` eigensolve (an 86k-vertex mesh would
+need about 59 GB per matrix), so large meshes deploy with ``mode="spectral"``.
 
 Shapes:
     B: batch of signals on one mesh (optional leading axis).
@@ -117,6 +120,11 @@ class MeshDiffusionNet(nn.Module):
         included) and equals ``self(x, positions, faces)``; it is what
         ``torch.export`` exports to deploy the network on that mesh.
 
+        With ``mode="implicit"`` it stores the complete eigenbasis, ``N × N``
+        float64 numbers, from an ``O(N³)`` dense eigensolve run here (an
+        86k-vertex mesh would need about 59 GB per matrix); for large meshes
+        use ``mode="spectral"``, which keeps ``k_eig`` eigenpairs.
+
         Shapes:
             positions: (N, 3); faces: (F, 3).
         """
@@ -146,6 +154,11 @@ class DiffusionNetOnMesh(nn.Module):
     module is plain torch: ``torch.export.export(bound, (x,))`` exports it and
     ``.to(device)`` moves the operators with the weights.  Build it with
     :meth:`MeshDiffusionNet.bind`.
+
+    An implicit network's operators hold the complete eigenbasis: ``N × N``
+    float64 numbers, computed by an ``O(N³)`` dense eigensolve at bind time
+    (an 86k-vertex mesh would need about 59 GB per matrix); large meshes use
+    ``mode="spectral"`` (``k_eig`` eigenpairs, ``N × k`` numbers).
 
     Args:
         network: the network (its parameters are shared, not copied).

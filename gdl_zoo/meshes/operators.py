@@ -31,7 +31,7 @@ from gdl_zoo.meshes.mesh import TriangleMesh
 from gdl_zoo.meshes.metric import check_lengths
 from gdl_zoo.meshes.sparse import SparsityPattern
 
-__all__ = ["MeshOperators", "laplacian_eigenpairs"]
+__all__ = ["MeshOperators", "laplacian_eigenpairs", "check_vertex_features", "area_weighted_mean"]
 
 
 def laplacian_eigenpairs(
@@ -71,6 +71,54 @@ def laplacian_eigenpairs(
         torch.as_tensor(values, dtype=like.dtype, device=like.device),
         torch.as_tensor(vectors, dtype=like.dtype, device=like.device),
     )
+
+
+def check_vertex_features(
+    x: torch.Tensor,
+    num_vertices: int,
+    channels: int,
+    like: torch.Tensor | nn.Module | None = None,
+) -> torch.Tensor:
+    """``x`` if it holds ``channels`` features per vertex of an ``N``-vertex mesh, else an error.
+
+    The check of :meth:`MeshOperators.check_features` and
+    :meth:`~gdl_zoo.meshes.fixed_operators.FixedMeshOperators.check_features`.
+
+    Args:
+        x: the features.
+        num_vertices: ``N``.
+        channels: ``C``.
+        like: the layer (or a tensor) whose device and dtype ``x`` must have;
+            see :func:`gdl_zoo._validation.check_like`.
+
+    Shapes:
+        x: ``(N, C)`` or ``(B, N, C)``.
+
+    Raises:
+        TypeError: ``x`` is not a floating tensor, or of another dtype than ``like``.
+        ValueError: another device than ``like``, NaN or infinite values, or another shape.
+    """
+    check_floating(x, "x", like)
+    n = num_vertices
+    if x.dim() not in (2, 3) or x.shape[-2:] != (n, channels):
+        raise ValueError(
+            f"x: expected shape (B, {n}, {channels}) or ({n}, {channels}), got {tuple(x.shape)}"
+        )
+    return x
+
+
+def area_weighted_mean(h: torch.Tensor, mass: torch.Tensor) -> torch.Tensor:
+    """The area-weighted mean over the vertices, ``Σ_i M_ii h_i / Σ_i M_ii``.
+
+    Args:
+        h: a signal on the vertices.
+        mass: the lumped vertex areas ``M_ii``.
+
+    Shapes:
+        h: ``(*, N, C)``; mass: ``(N,)``; output ``(*, C)``.
+    """
+    w = mass.to(h.dtype).unsqueeze(-1)
+    return (h * w).sum(-2) / w.sum()
 
 
 @dataclass(frozen=True)
@@ -169,33 +217,17 @@ class MeshOperators:
     ) -> torch.Tensor:
         """``x`` if it holds ``channels`` features per vertex of this mesh, else a clear error.
 
-        Args:
-            x: the features.
-            channels: ``C``.
-            like: the layer (or a tensor) whose device and dtype ``x`` must have;
-                see :func:`gdl_zoo._validation.check_like`.
+        :func:`check_vertex_features` with this mesh's ``N``.
 
         Shapes:
             x: ``(N, C)`` or ``(B, N, C)``.
-
-        Raises:
-            TypeError: ``x`` is not a floating tensor, or of another dtype than ``like``.
-            ValueError: another device than ``like``, NaN or infinite values, or another shape.
         """
-        check_floating(x, "x", like)
-        n = self.num_vertices
-        if x.dim() not in (2, 3) or x.shape[-2:] != (n, channels):
-            raise ValueError(
-                f"x: expected shape (B, {n}, {channels}) or ({n}, {channels}), "
-                f"got {tuple(x.shape)}"
-            )
-        return x
+        return check_vertex_features(x, self.num_vertices, channels, like)
 
     def area_mean(self, h: torch.Tensor) -> torch.Tensor:
-        """The area-weighted mean over the vertices, ``Σ_i M_ii h_i / Σ_i M_ii``.
+        """The area-weighted mean over the vertices: :func:`area_weighted_mean` with this mass.
 
         Shapes:
             h: ``(*, N, C)``; output ``(*, C)``.
         """
-        w = self.mass.to(h.dtype).unsqueeze(-1)
-        return (h * w).sum(-2) / w.sum()
+        return area_weighted_mean(h, self.mass)

@@ -5,11 +5,13 @@ import math
 import pytest
 import torch
 
+from gdl_zoo.compilation import count_graph_breaks
 from gdl_zoo.gauges.gem_cnn import GEMCNN, GaugeTransformer
 from gdl_zoo.gauges.mesh_network import GaugeNetworkOnMesh, MeshGaugeNetwork
 from gdl_zoo.gauges.models import bound_to_example_mesh, example_gauge_mesh_inputs
 from gdl_zoo.gauges.so2_irreps import SO2Irreps
 from gdl_zoo.meshes.generators import bumpy_icosphere
+from gdl_zoo.zoo import get
 
 IN, OUT, HIDDEN = SO2Irreps((2, 1)), SO2Irreps((1, 1)), SO2Irreps.regular(2, 2)
 
@@ -91,3 +93,12 @@ def test_bad_features_and_bad_bindings_name_what_was_expected():
         net.bind(positions[0], faces, frame)
     with pytest.raises(TypeError, match="network: expected a MeshGaugeNetwork"):
         GaugeNetworkOnMesh(net.stack, None)
+
+
+@pytest.mark.parametrize("name", ["gem_cnn", "gauge_transformer"])
+def test_the_cards_bound_forms_compile_without_graph_breaks(name):
+    card = get(name)
+    torch.manual_seed(0)
+    model, inputs = card.build().double().eval(), card.example_inputs(2, torch.float64)
+    module, module_inputs = card.export_form(model, inputs)
+    assert count_graph_breaks(module, *module_inputs) == (0, ())

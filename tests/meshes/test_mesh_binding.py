@@ -4,9 +4,11 @@ import pytest
 import torch
 from torch.export import Dim
 
+from gdl_zoo.compilation import count_graph_breaks
 from gdl_zoo.meshes.diffusionnet import DiffusionNetOnMesh, MeshDiffusionNet
 from gdl_zoo.meshes.mesh_transformer import MeshTransformer, MeshTransformerOnMesh
 from gdl_zoo.meshes.models import bound_to_example_mesh, example_mesh_inputs
+from gdl_zoo.zoo import get
 
 NETWORKS = {
     "implicit": lambda: MeshDiffusionNet(3, 4, 8, 2, init_time=0.05),
@@ -93,3 +95,23 @@ def test_bad_features_and_bad_bindings_name_what_was_expected():
         net.bind(positions[0], faces)
     with pytest.raises(ValueError, match=r"expected vertex indices in \[0, 42\)"):
         net.bind(positions, faces + 100)
+
+
+def _card_model(name):
+    card = get(name)
+    torch.manual_seed(0)
+    return card, card.build().double().eval(), card.example_inputs(2, torch.float64)
+
+
+@pytest.mark.parametrize("name", ["mesh_diffusionnet", "mesh_transformer"])
+def test_the_cards_bound_forms_compile_without_graph_breaks(name):
+    card, model, inputs = _card_model(name)
+    module, module_inputs = card.export_form(model, inputs)
+    assert count_graph_breaks(module, *module_inputs) == (0, ())
+
+
+def test_the_unbound_diffusionnet_card_breaks_the_graph():
+    """Negative control: the count sees the eager operator building of forward(x, pos, faces)."""
+    _, model, inputs = _card_model("mesh_diffusionnet")
+    breaks, reasons = count_graph_breaks(model, *inputs)
+    assert breaks > 0 and reasons
