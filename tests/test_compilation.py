@@ -51,9 +51,10 @@ KNOWN_GRAPH_BREAKS: dict[str, str] = {
 }
 
 #: One small model per domain that also runs through the default inductor backend (GIN:
-#: inductor miscompiled the index_add of its readout, see graphs/readout.py).
+#: inductor miscompiled the index_add of its readout, see graphs/readout.py; TFN: inductor
+#: wrote past the gradient of x[index], see groups/point_graphs.gather_rows).
 INDUCTOR_MODELS: tuple[str, ...] = (
-    "cnn", "p4cnn", "gin", "mesh_transformer", "gem_cnn", "mlp_probe"
+    "cnn", "p4cnn", "gin", "tfn", "mesh_transformer", "gem_cnn", "mlp_probe"
 )  # fmt: skip
 
 
@@ -99,8 +100,9 @@ def test_every_card_exports_equal_to_eager(name):
 
 @pytest.mark.parametrize("name", INDUCTOR_MODELS)
 def test_inductor_compiles_one_model_per_domain(name):
-    report = compile_check(zoo.get(name), dtype=torch.float64, backend="inductor", export=False)
-    assert report.backend == "inductor" and report.export_status == "skipped"
+    # in its own process: generated code that corrupts the heap fails this test, not pytest
+    report = compile_check_in_subprocess(name, dtype=torch.float64, backend="inductor")
+    assert report.backend == "inductor"
     assert "compile" not in report.errors, report.errors["compile"]
     assert report.compiled_matches_eager, report.compile_max_rel
 
