@@ -66,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="B",
         help="torch.compile backend for --compile (default: inductor; aot_eager compiles faster)",
     )
+    p_check.add_argument(
+        "--device",
+        default="cpu",
+        metavar="D",
+        help="where --compile runs each model and its inputs, e.g. cuda (default: cpu)",
+    )
 
     p_bench = sub.add_parser("bench", help="run benchmark suites and write a report")
     p_bench.add_argument(
@@ -155,8 +161,26 @@ def _symmetry_entry(card, dtype_name: str, seed: int) -> dict:
     return entry
 
 
+def _device_problem(name: str) -> str | None:
+    """Why ``name`` is not a device this process can run on (``None`` when it is)."""
+    import torch
+
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        return f"got {name!r}, not a device name"
+    if device.type == "cpu":
+        return None
+    module = getattr(torch, device.type, None)
+    if module is None or not hasattr(module, "is_available") or not module.is_available():
+        return f"got {name!r}, but torch.{device.type} is not available here"
+    if device.index is not None and device.index >= module.device_count():
+        return f"got {name!r}, but only {module.device_count()} {device.type} device(s) exist"
+    return None
+
+
 def _compile_entries(
-    card, dtype_name: str, seed: int, backend: str, plugins: Sequence[str]
+    card, dtype_name: str, seed: int, backend: str, plugins: Sequence[str], device: str = "cpu"
 ) -> list[dict]:
     """The ``graph_breaks``, ``compile`` and ``export`` entries of the sweep for one model.
 
@@ -165,10 +189,15 @@ def _compile_entries(
     """
     from gdl_zoo.compilation import compile_check_in_subprocess
 
-    base = {"name": card.name, "dtype": dtype_name, "backend": backend}
+    base = {"name": card.name, "dtype": dtype_name, "backend": backend, "device": device}
     try:
         report = compile_check_in_subprocess(
-            card.name, dtype=_DTYPES[dtype_name], seed=seed, backend=backend, plugins=plugins
+            card.name,
+            dtype=_DTYPES[dtype_name],
+            seed=seed,
+            backend=backend,
+            plugins=plugins,
+            device=device,
         )
     except RuntimeError as error:  # the eager model itself crashed
         message = str(error)
@@ -281,6 +310,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
         backends = torch._dynamo.list_backends(exclude_tags=())
         if args.backend not in backends:
             return _error(f"--backend: expected one of {', '.join(backends)}, got {args.backend!r}")
+        problem = _device_problem(args.device)
+        if problem:
+            return _error(f"--device: expected an available device (cpu, cuda, ...), {problem}")
     dtypes = list(_DTYPES) if args.dtype == "both" else [args.dtype]
     compile_dtype = dtypes[0]  # compile checks run once per model, in the highest precision asked
     results = []
@@ -294,7 +326,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         results += [_symmetry_entry(card, dtype_name, args.seed) for dtype_name in dtypes]
         if args.compile:
             results += _compile_entries(
-                card, compile_dtype, args.seed, args.backend, args.plugin
+                card, compile_dtype, args.seed, args.backend, args.plugin, args.device
             )
     if args.json:
         print(json.dumps(results, indent=2))

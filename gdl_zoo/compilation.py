@@ -165,6 +165,7 @@ class CompileReport:
         name: the model card's name.
         dtype: the dtype of weights and inputs, e.g. ``"float64"``.
         backend: the ``torch.compile`` backend, e.g. ``"inductor"`` or ``"aot_eager"``.
+        device: where the model and its inputs ran, e.g. ``"cpu"`` or ``"cuda"``.
         tolerance: the relative difference allowed (:func:`compile_tolerance`).
         graph_breaks: breaks counted by :func:`count_graph_breaks` (``None`` if tracing crashed).
         break_reasons: one ``"message (file:line)"`` per distinct break.
@@ -192,6 +193,7 @@ class CompileReport:
     compiled_matches_eager: bool | None = None
     compile_max_abs: float | None = None
     compile_max_rel: float | None = None
+    device: str = "cpu"
     export_status: str = "skipped"
     export_form: str = "model"
     export_max_rel: float | None = None
@@ -214,6 +216,7 @@ class CompileReport:
             "name": self.name,
             "dtype": self.dtype,
             "backend": self.backend,
+            "device": self.device,
             "tolerance": self.tolerance,
             "graph_breaks": self.graph_breaks,
             "break_reasons": list(self.break_reasons),
@@ -355,6 +358,7 @@ def compile_check(
         dtype=str(dtype).removeprefix("torch."),
         backend=backend,
         tolerance=compile_tolerance(dtype),
+        device=str(torch.device(device)),
     )
     expected = _timed(report, "eager", lambda: model(*inputs))
     _leaves(expected)  # an output the comparison cannot read is the card's error, raised here
@@ -421,7 +425,13 @@ except LookupError as error:
     print({_ANSWER!r} + json.dumps({{"lookup_error": str(error)}}), flush=True)
     sys.exit(0)
 try:
-    report = compile_check(card, dtype=dtype, seed=request["seed"], backend=request["backend"])
+    report = compile_check(
+        card,
+        dtype=dtype,
+        seed=request["seed"],
+        backend=request["backend"],
+        device=request["device"],
+    )
 except Exception as error:
     answer = {{"eager_error": f"{{type(error).__name__}}: {{error}}"}}
 else:
@@ -436,6 +446,7 @@ def compile_check_in_subprocess(
     seed: int = 0,
     backend: str = "inductor",
     plugins: Sequence[str] = (),
+    device: torch.device | str = "cpu",
 ) -> CompileReport:
     """:func:`compile_check` of the card ``name``, run in a fresh Python process.
 
@@ -447,7 +458,7 @@ def compile_check_in_subprocess(
     Args:
         name: a registered card; the child imports ``plugins`` first, so cards
             that a plugin module registers are found there too.
-        dtype, seed, backend: as in :func:`compile_check`.
+        dtype, seed, backend, device: as in :func:`compile_check`.
         plugins: modules to import in the child before looking the card up.
 
     Raises:
@@ -460,6 +471,7 @@ def compile_check_in_subprocess(
         "seed": seed,
         "backend": backend,
         "plugins": list(plugins),
+        "device": str(torch.device(device)),
     }
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     child = subprocess.run(
@@ -479,6 +491,8 @@ def compile_check_in_subprocess(
     code = child.returncode
     how = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
     last = [line for line in child.stderr.splitlines() if line.strip()][-1:] or ["no output"]
-    report = CompileReport(name, request["dtype"], backend, compile_tolerance(dtype))
+    report = CompileReport(
+        name, request["dtype"], backend, compile_tolerance(dtype), device=request["device"]
+    )
     report.errors["compile"] = f"the compile check crashed its process ({how}): {last[0][:200]}"
     return report

@@ -280,6 +280,30 @@ def test_check_compile_json_has_one_entry_per_model_and_check(capsys):
     assert all(e["dtype"] == "float64" and "message" in e for e in entries)
 
 
+@pytest.mark.parametrize(
+    "device, why",
+    [("banana", "not a device name"), ("cuda:7", "cuda")],
+)
+def test_check_compile_refuses_a_device_it_cannot_run_on(capsys, device, why):
+    if device.startswith("cuda") and torch.cuda.device_count() > 7:
+        pytest.skip("this machine has a cuda:7")
+    assert main(["check", "cnn", "--compile", "--device", device]) == 2
+    error = capsys.readouterr().err
+    assert "--device: expected an available device" in error and f"got {device!r}" in error
+    assert why in error
+
+
+def test_check_compile_runs_on_the_device_asked_for(capsys, device):
+    name = str(torch.device(device))
+    argv = ["check", "mlp_probe", "--compile", "--backend", "aot_eager", "--json"]
+    assert main([*argv, "--device", name]) == 0
+    entries = json.loads(capsys.readouterr().out)
+    compiled = [e for e in entries if e["check"] != "symmetry"]
+    assert len(compiled) == 3 and all(e["device"] == name for e in compiled)
+    report = compile_check_in_subprocess("mlp_probe", backend="aot_eager", device=name)
+    assert report.device == name and report.passed
+
+
 def test_check_compile_exits_one_when_compiled_differs_or_crashes(capsys, monkeypatch):
     monkeypatch.syspath_prepend(str(PLUGIN_DIR))  # the compile checks' processes import it too
     argv = ["--plugin", "compile_toys_plugin", "check", "toy_compiled_differs"]
