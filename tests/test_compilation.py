@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import runpy
 import subprocess
 import sys
 from functools import cache
@@ -33,7 +34,6 @@ from gdl_zoo.compilation import (
     count_graph_breaks,
     output_difference,
 )
-from gdl_zoo.grids.actions import CyclicShift
 
 CARDS = [card.name for card in zoo.list_models()]
 
@@ -132,22 +132,8 @@ class ExportedDiffers(nn.Module):
 
 
 PLUGIN_DIR = Path(__file__).parent / "plugins"
-
-
-def _toy_card(name: str, factory) -> zoo.ModelCard:
-    return zoo.ModelCard(
-        name=name,
-        domain="grids",
-        group="cyclic shifts Z^2 (pointwise map)",
-        flavour="toy",
-        paper="a deliberate mistake",
-        factory=factory,
-        example_factory=lambda b, dtype, gen: (
-            torch.randn(b, 1, 6, 6, dtype=dtype, generator=gen),
-        ),
-        input_action=CyclicShift(),
-        output_action=CyclicShift(),
-    )
+#: The toy cards' builder that the compile plugin registers its toys with.
+toy_card = runpy.run_path(str(PLUGIN_DIR / "toy_cards.py"))["toy_card"]
 
 
 def test_an_item_call_is_counted_as_a_graph_break():
@@ -166,7 +152,7 @@ def test_a_compiled_model_that_differs_is_flagged(monkeypatch):
     assert report.compiled_matches_eager is False and not report.passed
     assert report.compile_max_abs == pytest.approx(1.0)
     assert report.export_status == "mismatch"  # export traces with is_compiling() true too
-    circular = _toy_card(
+    circular = toy_card(
         "toy_circular", lambda: nn.Conv2d(1, 2, 3, padding=1, padding_mode="circular")
     )
     control = compile_check(circular, backend="aot_eager")
@@ -174,7 +160,7 @@ def test_a_compiled_model_that_differs_is_flagged(monkeypatch):
 
 
 def test_an_exported_program_that_differs_is_a_mismatch():
-    report = compile_check(_toy_card("toy_exported_differs", ExportedDiffers), backend="aot_eager")
+    report = compile_check(toy_card("toy_exported_differs", ExportedDiffers), backend="aot_eager")
     assert report.compiled_matches_eager is True
     assert report.export_status == "mismatch" and not report.passed
     assert report.export_max_rel > report.tolerance
@@ -190,7 +176,7 @@ class Halving(nn.Module):
 
 
 def test_a_card_export_form_is_exported_and_compared_with_the_model():
-    linear = _toy_card("toy_linear", lambda: nn.Conv2d(1, 1, 1, bias=False))
+    linear = toy_card("toy_linear", lambda: nn.Conv2d(1, 1, 1, bias=False))
 
     def same_on_twice_the_input(model, inputs):  # model(x) == model(Halving(2x))
         return nn.Sequential(Halving(), model), (2 * inputs[0],)

@@ -8,9 +8,9 @@ import os
 
 import torch
 from torch import nn
+from toy_cards import toy_card  # beside this file, on the plugin's path
 
 from gdl_zoo import zoo
-from gdl_zoo.grids.actions import CyclicShift
 
 
 class CompiledDiffers(nn.Module):
@@ -29,22 +29,6 @@ class CompileCrashes(nn.Module):
         return 2 * x
 
 
-def _card(name: str, factory) -> zoo.ModelCard:
-    return zoo.ModelCard(
-        name=name,
-        domain="grids",
-        group="cyclic shifts Z^2 (pointwise map)",
-        flavour="toy",
-        paper="a deliberate mistake",
-        factory=factory,
-        example_factory=lambda b, dtype, gen: (
-            torch.randn(b, 1, 6, 6, dtype=dtype, generator=gen),
-        ),
-        input_action=CyclicShift(),
-        output_action=CyclicShift(),
-    )
-
-
 NAMES = ("toy_compiled_differs", "toy_compile_crashes")
-zoo.register(_card(NAMES[0], CompiledDiffers), replace=True)
-zoo.register(_card(NAMES[1], CompileCrashes), replace=True)
+zoo.register(toy_card(NAMES[0], CompiledDiffers), replace=True)
+zoo.register(toy_card(NAMES[1], CompileCrashes), replace=True)
