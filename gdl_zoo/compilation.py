@@ -296,11 +296,6 @@ def _check_against_eager(
         return None
 
 
-def _identity(program_module: nn.Module) -> nn.Module:
-    """The exported program's module, deployed as it is."""
-    return program_module
-
-
 def _export(model: nn.Module, inputs: tuple) -> torch.export.ExportedProgram:
     """``torch.export.export``, without the partial graph it prints to stderr when it fails.
 
@@ -391,11 +386,9 @@ def compile_check(
             report.errors["export"] = _error_text(error)
             report.export_status = "failed"
         else:
+            run = program.module() if deploy is None else deploy(program.module())
             difference = _check_against_eager(
-                report,
-                "export_run",
-                lambda: (deploy or _identity)(program.module())(*module_inputs),
-                expected,
+                report, "export_run", lambda: run(*module_inputs), expected
             )
             if difference is None:
                 report.errors["export"] = report.errors.pop("export_run")
